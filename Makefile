@@ -1,0 +1,30 @@
+# Two commands on a fresh machine: `make run` (the daemon) and `make test` (the suite).
+# Every target bootstraps .venv/ from nothing on first use.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run once test check-rules clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)          ## the daemon in the foreground on config.toml
+	$(BIN)/monitor run
+
+once: $(STAMP)         ## one full cycle now (every source, every digest), then exit
+	$(BIN)/monitor run --once
+
+test: $(STAMP)         ## the whole test suite
+	$(BIN)/python -m pytest
+
+check-rules: $(STAMP)  ## validate rules/ without starting the daemon
+	$(BIN)/monitor rules check
+
+clean:
+	rm -rf $(VENV) var *.egg-info .pytest_cache

@@ -1,0 +1,205 @@
+"""The command line: each command parses its arguments and calls one function.
+
+    monitor run [--once]                     the daemon (or one full cycle, then exit)
+    monitor ingest [--all]                   fetch due sources (or all), match, cluster
+    monitor scan                             match and cluster whatever is not yet done
+    monitor digest preview [--recipient N] [--output F]   render without sending
+    monitor digest send [--recipient N]      build a digest now and send it
+    monitor status                           sources, counts, digests
+    monitor stories [--json]                 every story with its articles
+    monitor stories explain STORY_ID         why each article is in the story
+    monitor rules check                      validate the rules folder
+    monitor rules explain ARTICLE_ID         the evidence behind each match
+    monitor db upgrade                       apply database migrations
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from monitor import pipeline, reports
+from monitor.config import Settings, load_settings
+from monitor.digests.render import render
+from monitor.errors import ConfigError, RuleFileError
+from monitor.storage.queries import Store
+
+EXIT_CONFIG = 2
+
+log = logging.getLogger("monitor")
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="monitor", description="Media-monitoring alert daemon.")
+    main.add_argument("--config", help="config file (default: $MONITOR_CONFIG or ./config.toml)")
+    main.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = main.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run the daemon in the foreground", description="Example: monitor run --once")
+    run.add_argument("--once", action="store_true", help="one full cycle now (every source, every digest), then exit")
+
+    ingest = commands.add_parser("ingest", help="one ingestion pass, then exit", description="Example: monitor ingest --all")
+    ingest.add_argument("--all", action="store_true", help="every source, not only those due")
+
+    commands.add_parser("scan", help="match and cluster articles not yet done", description="Example: monitor scan")
+
+    digest = commands.add_parser("digest", help="preview or send digests").add_subparsers(dest="action", required=True)
+    preview = digest.add_parser("preview", help="render without sending", description="Example: monitor digest preview --output /tmp/d.html")
+    preview.add_argument("--recipient", help="recipient name (default: the first)")
+    preview.add_argument("--output", help="HTML file to write (default: <data>/preview-<recipient>.html)")
+    send = digest.add_parser("send", help="build a digest now and send it", description="Example: monitor digest send --recipient analyst")
+    send.add_argument("--recipient", help="recipient name (default: all)")
+
+    commands.add_parser("status", help="sources, counts and digests", description="Example: monitor status")
+
+    stories = commands.add_parser("stories", help="list stories", description="Example: monitor stories --json")
+    stories.add_argument("--json", action="store_true", help="print JSON")
+    story_actions = stories.add_subparsers(dest="action")
+    explain_story = story_actions.add_parser("explain", help="why each article is in a story")
+    explain_story.add_argument("story_id", type=int)
+
+    rules = commands.add_parser("rules", help="check or explain rules").add_subparsers(dest="action", required=True)
+    rules.add_parser("check", help="validate the rules folder", description="Example: monitor rules check")
+    explain = rules.add_parser("explain", help="the evidence behind an article's matches", description="Example: monitor rules explain 3")
+    explain.add_argument("article_id", type=int)
+
+    db = commands.add_parser("db", help="database maintenance").add_subparsers(dest="action", required=True)
+    db.add_parser("upgrade", help="apply migrations", description="Example: monitor db upgrade")
+    return main
+
+
+def setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stdout,
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    setup_logging(args.verbose)
+    try:
+        settings = load_settings(args.config)
+        if args.command == "rules" and args.action == "check":
+            return rules_check(settings)
+        store = Store.open(settings.database_url)
+        try:
+            return dispatch(args, settings, store)
+        finally:
+            store.close()
+    except ConfigError as exc:
+        print(f"configuration error:\n{exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except RuleFileError as exc:
+        print(f"rule error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+
+
+def dispatch(args, settings: Settings, store: Store) -> int:
+    if args.command == "db":
+        return 0  # Store.open has applied the migrations
+    if args.command == "status":
+        print(reports.status(settings, store))
+        return 0
+    if args.command == "stories":
+        if args.action == "explain":
+            return _print(reports.explain_story(store, args.story_id))
+        stories = reports.stories(store)
+        print(json.dumps(stories, indent=2, ensure_ascii=False) if args.json else reports.stories_text(stories))
+        return 0
+    if args.command == "rules":
+        return _print(reports.explain_article(store, args.article_id))
+    rules = pipeline.reload_rules(settings, None)
+    if args.command == "run":
+        return run(settings, store, rules, args.once)
+    if args.command == "ingest":
+        report = pipeline.collect(settings, store, every_source=args.all)
+        pipeline.match(store, rules)
+        pipeline.cluster(store)
+        print(f"articles: {report.articles}; failed sources: {report.failed_sources or 'none'}")
+        return 0
+    if args.command == "scan":
+        print(f"scanned {pipeline.match(store, rules)} article(s), clustered {pipeline.cluster(store)}")
+        return 0
+    if args.command == "digest":
+        return digest(args, settings, store, rules)
+    raise AssertionError(args.command)
+
+
+def run(settings: Settings, store: Store, rules: pipeline.LoadedRules, once: bool) -> int:
+    if once:
+        report = pipeline.run_cycle(settings, store, rules, every_source=True)
+        log.info(
+            "cycle done: articles %s, %d scanned, %d clustered, %d digest(s) built, %d sent, %d deferred, %d failed",
+            report.articles, report.scanned, report.clustered, len(report.digests_built), report.sent, report.deferred, report.failed,
+        )
+        return 0
+    from monitor import scheduler  # only the daemon needs APScheduler
+
+    current = {"rules": rules}
+
+    def cycle() -> None:
+        current["rules"] = pipeline.reload_rules(settings, current["rules"])
+        pipeline.run_cycle(settings, store, current["rules"])
+
+    def digest_job(recipient: str) -> None:
+        pipeline.build_digests(settings, store, current["rules"].ruleset, only=recipient)
+        pipeline.deliver(settings, store)
+
+    return scheduler.run_forever(settings, cycle, digest_job)
+
+
+def digest(args, settings: Settings, store: Store, rules: pipeline.LoadedRules) -> int:
+    if args.action == "preview":
+        recipient = _recipient(settings, args.recipient)
+        content = pipeline.build_digest(settings, store, rules.ruleset, recipient, pipeline.now_utc())
+        rendered = render(content, settings.templates_dir)
+        output = Path(args.output) if args.output else settings.data_dir / f"preview-{recipient.name}.html"
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(rendered.html, encoding="utf-8")
+        output.with_suffix(".txt").write_text(rendered.text, encoding="utf-8")
+        print(f"{rendered.subject}\nwritten to {output} (and {output.with_suffix('.txt')})")
+        return 0
+    if args.recipient:
+        _recipient(settings, args.recipient)
+    built = pipeline.build_digests(settings, store, rules.ruleset, only=args.recipient, manual=True)
+    sent, deferred, failed = pipeline.deliver(settings, store)
+    print(f"{len(built)} digest(s) built; {sent} sent, {deferred} deferred, {failed} failed")
+    return 0 if not failed else 1
+
+
+def _recipient(settings: Settings, name: str | None):
+    if not settings.recipients:
+        raise ConfigError(f"{settings.config_file}: recipients: no recipient configured")
+    if name is None:
+        return settings.recipients[0]
+    for recipient in settings.recipients:
+        if recipient.name == name:
+            return recipient
+    known = ", ".join(r.name for r in settings.recipients)
+    raise ConfigError(f"{settings.config_file}: recipients: no recipient named {name!r} (known: {known})")
+
+
+def rules_check(settings: Settings) -> int:
+    from monitor.matching.rulefile import load_rules
+
+    ruleset = load_rules(settings.rules_dir)
+    print(f"{len(ruleset.rules)} rule(s), {len(ruleset.entities)} entit(ies): OK")
+    for rule in ruleset.rules:
+        print(f"  {rule.id}: {rule.title} ({len(rule.terms)} terms, threshold {rule.threshold:g}, {rule.alert})")
+    return 0
+
+
+def _print(text: str | None) -> int:
+    if text is None:
+        print("not found", file=sys.stderr)
+        return 1
+    print(text)
+    return 0

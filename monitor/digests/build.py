@@ -1,0 +1,141 @@
+"""What goes in a recipient's digest. Pure: takes stored records, returns a Digest value.
+
+A story goes in when one of its articles matched a rule the recipient follows and it
+was never sent to them, or it has grown since it was last sent (then it is an update).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from monitor.articles.urls import is_http_url
+
+SNIPPET_CHARS = 320
+
+
+@dataclass(frozen=True)
+class SourceLine:
+    outlet: str
+    title: str
+    url: str | None
+    published: datetime | None
+
+
+@dataclass(frozen=True)
+class StoryItem:
+    story_id: int
+    headline: str
+    url: str | None
+    snippet: str
+    matched: str  # one line: why the rules fired
+    terms: tuple[str, ...]  # words to highlight in the snippet
+    sources: tuple[SourceLine, ...]
+    first_seen: datetime
+    last_updated: datetime
+    event_at: datetime
+    article_count: int
+    new_sources: int  # > 0: sent before, this many sources joined since
+    rules: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Section:
+    rule_id: str
+    title: str
+    stories: tuple[StoryItem, ...]
+    more: tuple[StoryItem, ...] = ()  # beyond the recipient's max_stories
+
+
+@dataclass(frozen=True)
+class DigestContent:
+    recipient: str
+    address: str
+    timezone: str
+    period_key: str
+    generated_at: datetime
+    sections: tuple[Section, ...]
+    rules_in_force: tuple[tuple[str, str], ...]  # (id, title)
+    failing_sources: tuple[tuple[str, datetime, str], ...] = ()  # (name, since, error)
+    rules_path: str = "rules/"
+    story_ids: tuple[int, ...] = field(default=())
+
+    @property
+    def story_count(self) -> int:
+        return len(self.story_ids)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.story_ids
+
+
+def outlet_of(article, source_names: dict[int, str]) -> str:
+    if article.outlet:
+        return article.outlet
+    if is_http_url(article.url):
+        return urlsplit(article.url).hostname.removeprefix("www.")
+    return source_names.get(article.source_id, "unknown")
+
+
+def story_item(story, articles, matches, source_names, sent_size: int | None) -> StoryItem:
+    by_article = {}
+    for match in matches:
+        by_article.setdefault(match.article_id, []).append(match)
+    lead = next((a for a in articles if a.title == story.headline), None) or max(
+        articles, key=lambda a: sum(m.score for m in by_article.get(a.id, []))
+    )
+    url = next((a.url for a in articles if is_http_url(a.url)), None)
+    best = {}
+    for match in matches:
+        if match.rule_id not in best or match.score > best[match.rule_id].score:
+            best[match.rule_id] = match
+    terms = sorted({hit["found"] for m in matches for hit in m.evidence if hit["field"] == "body"}, key=len, reverse=True)
+    return StoryItem(
+        story_id=story.id,
+        headline=story.headline,
+        url=lead.url if is_http_url(lead.url) else url,
+        snippet=_snippet(lead.lead or lead.text),
+        matched="; ".join(f"{rule}: {m.summary}" for rule, m in sorted(best.items())),
+        terms=tuple(terms[:20]),
+        sources=tuple(
+            SourceLine(outlet_of(a, source_names), a.title, a.url if is_http_url(a.url) else None, a.published_at)
+            for a in articles
+        ),
+        first_seen=story.first_seen_at,
+        last_updated=story.last_updated_at,
+        event_at=story.event_at,
+        article_count=len(articles),
+        new_sources=len(articles) - sent_size if sent_size is not None else 0,
+        rules=tuple(sorted(best)),
+    )
+
+
+def _snippet(text: str) -> str:
+    text = " ".join(text.split())
+    if len(text) <= SNIPPET_CHARS:
+        return text
+    return text[:SNIPPET_CHARS].rsplit(" ", 1)[0] + " …"
+
+
+def select_stories(stories, recipient_rules: set[str], sent_sizes: dict[int, int], source_names) -> list[StoryItem]:
+    """Stories new to the recipient, or grown since they were last sent, newest event first."""
+    items = []
+    for story, articles, matches in stories:
+        matches = [m for m in matches if m.rule_id in recipient_rules]
+        if not matches or not articles:
+            continue
+        sent = sent_sizes.get(story.id)
+        if sent is not None and len(articles) <= sent:
+            continue
+        items.append(story_item(story, articles, matches, source_names, sent))
+    return sorted(items, key=lambda i: (i.event_at, i.story_id), reverse=True)
+
+
+def arrange(items: list[StoryItem], rules: list[tuple[str, str]], max_stories: int) -> tuple[Section, ...]:
+    """One section per rule, in the rules' order; each story once per section."""
+    sections = []
+    for rule_id, title in rules:
+        chosen = [item for item in items if rule_id in item.rules]
+        sections.append(Section(rule_id, title, tuple(chosen[:max_stories]), tuple(chosen[max_stories:])))
+    return tuple(sections)

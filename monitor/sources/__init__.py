@@ -1,0 +1,1 @@
+"""Sources: where articles come from. Each kind turns its input into RawArticle values."""

@@ -1,0 +1,297 @@
+"""The only place that opens a Session. Every function is one short transaction.
+
+Records returned are detached ORM objects: read them, don't change them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, delete, func, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from monitor.storage.db import make_engine, upgrade
+from monitor.storage.schema import Article, Digest, DigestStory, RuleMatch, Source, Story, utcnow
+from monitor.types import CleanArticle, Match
+
+
+class Store:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str, migrate: bool = True) -> Store:
+        engine = make_engine(url)
+        if migrate:
+            upgrade(engine)
+        return cls(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    # -- sources -------------------------------------------------------------------------
+
+    def ensure_source(self, name: str, kind: str, location: str) -> Source:
+        with self.session() as s:
+            source = s.scalar(select(Source).where(Source.name == name))
+            if source is None:
+                source = Source(name=name, kind=kind, location=location, consecutive_failures=0, entries_seen=0)
+                s.add(source)
+            else:
+                source.kind, source.location = kind, location
+            s.flush()
+            return source
+
+    def sources(self) -> list[Source]:
+        with self.session() as s:
+            return list(s.scalars(select(Source).order_by(Source.name)))
+
+    def record_source_success(self, source_id: int, entries: int, next_poll: datetime, **http: str | None) -> None:
+        now = utcnow()
+        with self.session() as s:
+            source = s.get_one(Source, source_id)
+            source.last_attempt_at = source.last_success_at = now
+            source.last_error = source.failing_since = None
+            source.consecutive_failures = 0
+            source.next_poll_at = next_poll
+            source.entries_seen += entries
+            for key, value in http.items():
+                setattr(source, key, value)
+
+    def record_source_failure(self, source_id: int, error: str, next_poll: datetime) -> int:
+        """Store the failure; returns the number of consecutive failures."""
+        now = utcnow()
+        with self.session() as s:
+            source = s.get_one(Source, source_id)
+            source.last_attempt_at = now
+            source.last_error = error[:2000]
+            source.failing_since = source.failing_since or now
+            source.consecutive_failures += 1
+            source.next_poll_at = next_poll
+            return source.consecutive_failures
+
+    # -- articles ------------------------------------------------------------------------
+
+    def store_article(self, source_id: int, article: CleanArticle) -> tuple[int, str]:
+        """Insert or revise; returns (article id, "new" | "revised" | "unchanged" | "copy")."""
+        now = utcnow()
+        with self.session() as s:
+            existing = s.scalar(select(Article).where(Article.source_id == source_id, Article.guid == article.guid))
+            if existing is None and article.canonical_url:
+                existing = s.scalar(
+                    select(Article).where(Article.canonical_url == article.canonical_url).order_by(Article.id).limit(1)
+                )
+            if existing is not None:
+                if existing.content_hash == article.content_hash:
+                    return existing.id, "unchanged"
+                _revise(existing, article, now)
+                return existing.id, "revised"
+            same_text = s.scalar(
+                select(Article).where(Article.content_hash == article.content_hash).order_by(Article.id).limit(1)
+            )
+            if same_text is not None and same_text.source_id == source_id:
+                return same_text.id, "unchanged"  # the same text again from the same source
+            row = Article(
+                source_id=source_id,
+                guid=article.guid,
+                url=article.url,
+                canonical_url=article.canonical_url,
+                title=article.title,
+                outlet=article.outlet,
+                author=article.author,
+                language=article.language,
+                published_at=article.published,
+                first_seen_at=now,
+                updated_at=now,
+                text=article.text,
+                lead=article.lead,
+                content_hash=article.content_hash,
+                revision=1,
+                entities=[],
+                duplicate_of=same_text.duplicate_of or same_text.id if same_text else None,
+            )
+            s.add(row)
+            s.flush()
+            return row.id, "copy" if same_text else "new"
+
+    def articles_to_scan(self, fingerprint: str) -> list[Article]:
+        with self.session() as s:
+            query = select(Article).where(or_(Article.scanned_with.is_(None), Article.scanned_with != fingerprint))
+            return list(s.scalars(query.order_by(Article.id)))
+
+    def save_scan(self, article_id: int, matches: list[Match], entities: set[str], fingerprint: str) -> None:
+        """Replace the article's matches with this scan's (rules may have changed)."""
+        with self.session() as s:
+            article = s.get_one(Article, article_id)
+            article.entities = sorted(entities)
+            article.scanned_with = fingerprint
+            s.execute(delete(RuleMatch).where(RuleMatch.article_id == article_id))
+            for match in matches:
+                s.add(
+                    RuleMatch(
+                        article_id=article_id,
+                        rule_id=match.rule_id,
+                        score=match.score,
+                        threshold=match.threshold,
+                        summary=match.summary(),
+                        evidence=[asdict(hit) for hit in match.hits],
+                    )
+                )
+
+    def article(self, article_id: int) -> Article | None:
+        with self.session() as s:
+            return s.get(Article, article_id)
+
+    def matches_of(self, article_id: int) -> list[RuleMatch]:
+        with self.session() as s:
+            return list(s.scalars(select(RuleMatch).where(RuleMatch.article_id == article_id).order_by(RuleMatch.rule_id)))
+
+    # -- stories -------------------------------------------------------------------------
+
+    def articles_without_story(self) -> list[Article]:
+        with self.session() as s:
+            query = select(Article).where(Article.story_id.is_(None), Article.scanned_with.is_not(None))
+            return list(s.scalars(query.order_by(func.coalesce(Article.published_at, Article.first_seen_at), Article.id)))
+
+    def stories_near(self, moment: datetime, days: int) -> dict[int, list[Article]]:
+        """Stories whose event date lies within `days` of `moment`, with their articles."""
+        low, high = moment - timedelta(days=days), moment + timedelta(days=days)
+        with self.session() as s:
+            ids = select(Story.id).where(Story.event_at >= low, Story.event_at <= high)
+            rows = s.scalars(select(Article).where(Article.story_id.in_(ids)).order_by(Article.id))
+            stories: dict[int, list[Article]] = {}
+            for row in rows:
+                stories.setdefault(row.story_id, []).append(row)
+            return stories
+
+    def assign_story(self, article_id: int, story_id: int | None, score: float, reason: dict) -> int:
+        """Put the article in `story_id`, or in a new story when None; returns the story id."""
+        now = utcnow()
+        with self.session() as s:
+            article = s.get_one(Article, article_id)
+            when = article.published_at or article.first_seen_at
+            if article.duplicate_of is not None:
+                original = s.get_one(Article, article.duplicate_of)
+                story_id, score = original.story_id, 1.0
+                reason = {"rule": f"copy of article {original.id}", "duplicate_of": original.id}
+            if story_id is None:
+                story = Story(headline=article.title, first_seen_at=now, last_updated_at=now, event_at=when, article_count=0)
+                s.add(story)
+                s.flush()
+            else:
+                story = s.get_one(Story, story_id)
+                story.event_at = min(story.event_at, when)
+            story.last_updated_at = now
+            story.article_count += 1
+            article.story_id, article.story_score, article.story_reason = story.id, score, reason
+            return story.id
+
+    def stories(self, since: datetime | None = None) -> list[tuple[Story, list[Article], list[RuleMatch]]]:
+        """Stories (optionally only those updated since `since`) with articles and matches."""
+        with self.session() as s:
+            query = select(Story).order_by(Story.event_at, Story.id)
+            if since is not None:
+                query = query.where(Story.last_updated_at > since)
+            result = []
+            for story in s.scalars(query):
+                articles = list(s.scalars(select(Article).where(Article.story_id == story.id).order_by(Article.id)))
+                ids = [a.id for a in articles]
+                matches = list(s.scalars(select(RuleMatch).where(RuleMatch.article_id.in_(ids)))) if ids else []
+                result.append((story, articles, matches))
+            return result
+
+    def story(self, story_id: int) -> Story | None:
+        with self.session() as s:
+            return s.get(Story, story_id)
+
+    def source_names(self) -> dict[int, str]:
+        with self.session() as s:
+            return {source_id: name for source_id, name in s.execute(select(Source.id, Source.name))}
+
+    # -- digests -------------------------------------------------------------------------
+
+    def digest_exists(self, recipient: str, kind: str, period_key: str) -> bool:
+        with self.session() as s:
+            query = select(Digest.id).where(
+                Digest.recipient == recipient, Digest.kind == kind, Digest.period_key == period_key
+            )
+            return s.scalar(query) is not None
+
+    def last_digest(self, recipient: str, kind: str = "daily") -> Digest | None:
+        with self.session() as s:
+            query = select(Digest).where(Digest.recipient == recipient, Digest.kind == kind)
+            return s.scalar(query.order_by(Digest.covers_until.desc()).limit(1))
+
+    def sent_story_sizes(self, recipient: str) -> dict[int, int]:
+        """story id -> number of articles it had when last put in a digest for `recipient`."""
+        with self.session() as s:
+            query = (
+                select(DigestStory.story_id, func.max(DigestStory.article_count))
+                .join(Digest, Digest.id == DigestStory.digest_id)
+                .where(Digest.recipient == recipient)
+                .group_by(DigestStory.story_id)
+            )
+            return {story_id: count for story_id, count in s.execute(query)}
+
+    def queue_digest(self, digest: Digest, stories: list[tuple[int, int, bool]]) -> int | None:
+        """Store a built digest with its (story id, article count, is update) items.
+        Returns its id, or None when a digest for that period already exists."""
+        with self.session() as s:
+            exists = s.scalar(
+                select(Digest.id).where(
+                    Digest.recipient == digest.recipient, Digest.kind == digest.kind, Digest.period_key == digest.period_key
+                )
+            )
+            if exists is not None:
+                return None
+            s.add(digest)
+            s.flush()
+            for story_id, count, is_update in stories:
+                s.add(DigestStory(digest_id=digest.id, story_id=story_id, article_count=count, is_update=is_update))
+            return digest.id
+
+    def digests_to_send(self, now: datetime) -> list[Digest]:
+        with self.session() as s:
+            query = select(Digest).where(
+                Digest.status == "queued", or_(Digest.next_attempt_at.is_(None), Digest.next_attempt_at <= now)
+            )
+            return list(s.scalars(query.order_by(Digest.id)))
+
+    def mark_digest(self, digest_id: int, status: str, **fields) -> None:
+        with self.session() as s:
+            s.execute(update(Digest).where(Digest.id == digest_id).values(status=status, **fields))
+
+    def digests(self, limit: int = 50) -> list[Digest]:
+        with self.session() as s:
+            return list(s.scalars(select(Digest).order_by(Digest.id.desc()).limit(limit)))
+
+    def counts(self) -> dict[str, int]:
+        with self.session() as s:
+            return {
+                "sources": s.scalar(select(func.count(Source.id))),
+                "articles": s.scalar(select(func.count(Article.id))),
+                "matches": s.scalar(select(func.count(RuleMatch.id))),
+                "stories": s.scalar(select(func.count(Story.id))),
+                "digests": s.scalar(select(func.count(Digest.id))),
+            }
+
+
+def _revise(row: Article, article: CleanArticle, now: datetime) -> None:
+    """A known article whose text changed: a new revision, to be matched again."""
+    row.title, row.text, row.lead = article.title, article.text, article.lead
+    row.content_hash = article.content_hash
+    row.url = article.url or row.url
+    row.canonical_url = article.canonical_url or row.canonical_url
+    row.published_at = article.published or row.published_at
+    row.updated_at = now
+    row.revision += 1
+    row.scanned_with = None

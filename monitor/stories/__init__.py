@@ -1,0 +1,1 @@
+"""Stories: copies of one article and reports of one event grouped together."""

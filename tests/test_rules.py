@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from monitor.articles.clean import clean
+from monitor.config import load_settings
+from monitor.errors import RuleFileError
+from monitor.matching.engine import compile_rules, scan
+from monitor.matching.rulefile import load_rules
+from monitor.pipeline import reload_rules
+from monitor.sources.folder import read_folder
+from tests.conftest import ROOT, SEEDS
+
+
+@pytest.fixture(scope="module")
+def matcher():
+    return compile_rules(load_rules(ROOT / "rules"))
+
+
+@pytest.fixture(scope="module")
+def seed_scans(matcher):
+    return {raw.guid: scan(matcher, clean(raw).title, clean(raw).text) for raw in read_folder("seed", SEEDS)}
+
+
+def rule_ids(matches):
+    return {m.rule_id for m in matches}
+
+
+def test_every_seed_matches_kazakhstan_and_csto_and_none_sanctions(seed_scans):
+    assert len(seed_scans) == 5
+    for guid, (matches, entities) in seed_scans.items():
+        assert rule_ids(matches) == {"kazakhstan", "csto"}, guid
+        assert {"kazakhstan", "tokayev", "csto"} <= entities, guid
+
+
+@pytest.mark.parametrize(
+    ("guid", "variant"),
+    [
+        ("file:001_0849827d0f247804.txt", "Kazakhastan"),
+        ("file:003_6ca24356f9142846.txt", "Kassym-Shomart Tokayev"),
+        ("file:004_8a447c3708be5968.txt", "Kassym-Jopart Tokayev"),
+    ],
+)
+def test_seed_spelling_variants_are_caught_fuzzily(seed_scans, guid, variant):
+    matches, _ = seed_scans[guid]
+    fuzzy = {h.found for m in matches for h in m.hits if h.how.startswith("fuzzy")}
+    assert variant in fuzzy
+
+
+@pytest.mark.parametrize(
+    ("text", "entity"),
+    [
+        ("Qasim Jomart Tokayev spoke", "tokayev"),
+        ("the CTSC alliance", "csto"),
+        ("the Collective Security Treaty Group said", "csto"),
+        ("Vladimir Poutine a parlé", "putin"),
+        ("В Казахстане начались протесты", "kazakhstan"),
+        ("Президент Токаева поддержали", "tokayev"),
+        ("Саммит ОДКБ в Москве", "csto"),
+        ("Qazaqstan Respublikasy", "kazakhstan"),
+        ("a Kazakhstani official", "kazakhstan"),
+        ("Тоқаев мәлімдеді", "tokayev"),
+    ],
+)
+def test_aliases_across_scripts(matcher, text, entity):
+    assert entity in scan(matcher, "", text)[1]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Kazan is a city on the Volga.",
+        "Tokaj wine from Hungary.",
+        "see https://example.org/csto-news for more",  # an acronym in lower case is not the CSTO
+        "Uzbekistan and Turkmenistan signed a water deal.",
+        "Kazakhstanneftegaz",  # a mention must be a whole word
+    ],
+)
+def test_look_alikes_are_not_entities(matcher, text):
+    _, entities = scan(matcher, "", text)
+    assert not entities & {"kazakhstan", "tokayev", "csto"}
+
+
+def test_passing_mention_does_not_fire(matcher):
+    text = "The alliance's members include Russia, Belarus, Armenia, Kazakhstan, Kyrgyzstan and Tajikistan."
+    assert "kazakhstan" not in rule_ids(scan(matcher, "Alliance meets in Minsk", text)[0])
+
+
+def test_sanctions_fires_on_sanctions_not_on_sport(matcher):
+    text = "OFAC added the bank to the SDN list; the EU imposed sanctions and an asset freeze."
+    assert "sanctions" in rule_ids(scan(matcher, "New sanctions on Russian banks", text)[0])
+    sport = "UEFA imposed disciplinary sanctions on the club after the match."
+    assert "sanctions" not in rule_ids(scan(matcher, "Club sanctioned", sport)[0])
+
+
+def test_match_carries_its_evidence(seed_scans):
+    matches, _ = seed_scans["file:001_0849827d0f247804.txt"]
+    kz = next(m for m in matches if m.rule_id == "kazakhstan")
+    assert kz.score >= kz.threshold
+    title_hit = next(h for h in kz.hits if h.field == "title")
+    assert title_hit.found == "Kazakhastan" and title_hit.offset == len("Bloody protests in ")
+    assert "variant: Kazakhastan" in kz.summary()
+
+
+def _copy_rules(tmp_path):
+    folder = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", folder)
+    return folder
+
+
+def test_toml_error_names_file_line_and_column(tmp_path):
+    folder = _copy_rules(tmp_path)
+    (folder / "broken.toml").write_text('id = "broken"\nthreshold = \n')
+    with pytest.raises(RuleFileError) as error:
+        load_rules(folder)
+    assert error.value.path.endswith("broken.toml") and error.value.line == 2 and error.value.column
+
+
+@pytest.mark.parametrize(
+    ("content", "message", "line"),
+    [
+        ('id = "x"\nthreshold = 1\n\n[terms]\n"@atlantis" = 1\n', "no entity 'atlantis'", 5),
+        ('id = "x"\nthresold = 1\n[terms]\nfoo = 1\n', "unknown key 'thresold'", 2),
+        ('id = "csto"\n[terms]\nfoo = 1\n', "already used", 1),
+        ('id = "x"\nalert = "hourly"\n[terms]\nfoo = 1\n', "alert must be", 2),
+    ],
+)
+def test_semantic_errors_name_file_and_line(tmp_path, content, message, line):
+    folder = _copy_rules(tmp_path)
+    (folder / "zz_bad.toml").write_text(content)
+    with pytest.raises(RuleFileError) as error:
+        load_rules(folder)
+    assert message in str(error.value) and error.value.line == line and "zz_bad.toml" in str(error.value)
+
+
+def test_broken_edit_keeps_last_good_rules(project, tmp_path, caplog):
+    folder = _copy_rules(tmp_path)
+    project.write_text(project.read_text().replace(f'path = "{ROOT / "rules"}"', f'path = "{folder}"'))
+    settings = load_settings(project)
+    good = reload_rules(settings, None)
+    (folder / "csto.toml").write_text('id = "csto"\n[terms\n')
+    kept = reload_rules(settings, good)
+    assert kept is good and "csto.toml:2" in caplog.text
+    (folder / "csto.toml").write_text('id = "csto"\nthreshold = 1\n[terms]\n"@csto" = 1\n')
+    fixed = reload_rules(settings, kept)
+    assert fixed is not good and fixed.ruleset.get("csto").threshold == 1
