@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run once test check-rules clean
+.PHONY: run once test check-rules image-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ test: $(STAMP)         ## the whole test suite
 
 check-rules: $(STAMP)  ## validate rules/ without starting the daemon
 	$(BIN)/monitor rules check
+
+image-check:           ## build the container image with podman (no registry needed) and run a cycle in it
+	bash deploy/image-check.sh
 
 clean:
 	rm -rf $(VENV) var *.egg-info .pytest_cache

@@ -5,7 +5,7 @@
     monitor scan                             match and cluster whatever is not yet done
     monitor digest preview [--recipient N] [--output F]   render without sending
     monitor digest send [--recipient N]      build a digest now and send it
-    monitor status                           sources, counts, digests
+    monitor status [--check]                 sources, counts, digests (--check: exit 1 when unhealthy)
     monitor stories [--json]                 every story with its articles
     monitor stories explain STORY_ID         why each article is in the story
     monitor rules check                      validate the rules folder
@@ -17,19 +17,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from pathlib import Path
 
 from monitor import pipeline, reports
 from monitor.config import Settings, load_settings
 from monitor.digests.render import render
-from monitor.errors import ConfigError, RuleFileError
+from monitor.errors import ConfigError, RuleFileError, StorageError
+from monitor.service import daemon, health, logs
+from monitor.service.lock import AlreadyRunning
 from monitor.storage.queries import Store
 
 EXIT_CONFIG = 2
-
-log = logging.getLogger("monitor")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -40,6 +39,7 @@ def parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the daemon in the foreground", description="Example: monitor run --once")
     run.add_argument("--once", action="store_true", help="one full cycle now (every source, every digest), then exit")
+    run.add_argument("--log-format", choices=("text", "json"), help="log lines for people (text) or collectors (json)")
 
     ingest = commands.add_parser("ingest", help="one ingestion pass, then exit", description="Example: monitor ingest --all")
     ingest.add_argument("--all", action="store_true", help="every source, not only those due")
@@ -53,7 +53,8 @@ def parser() -> argparse.ArgumentParser:
     send = digest.add_parser("send", help="build a digest now and send it", description="Example: monitor digest send --recipient analyst")
     send.add_argument("--recipient", help="recipient name (default: all)")
 
-    commands.add_parser("status", help="sources, counts and digests", description="Example: monitor status")
+    status = commands.add_parser("status", help="sources, counts and digests", description="Example: monitor status --check")
+    status.add_argument("--check", action="store_true", help="exit 1 when the daemon is unhealthy (for health checks)")
 
     stories = commands.add_parser("stories", help="list stories", description="Example: monitor stories --json")
     stories.add_argument("--json", action="store_true", help="print JSON")
@@ -71,22 +72,13 @@ def parser() -> argparse.ArgumentParser:
     return main
 
 
-def setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stdout,
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    setup_logging(args.verbose)
+    logs.setup(getattr(args, "log_format", None) or "text", args.verbose)
     try:
         settings = load_settings(args.config)
+        if getattr(args, "log_format", None) is None and settings.log.format != "text":
+            logs.setup(settings.log.format, args.verbose)
         if args.command == "rules" and args.action == "check":
             return rules_check(settings)
         store = Store.open(settings.database_url)
@@ -100,12 +92,22 @@ def main(argv: list[str] | None = None) -> int:
     except RuleFileError as exc:
         print(f"rule error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except AlreadyRunning as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_CONFIG
+    except StorageError as exc:
+        print(f"unhealthy: {exc}" if getattr(args, "check", False) else str(exc), file=sys.stderr)
+        return 1
 
 
 def dispatch(args, settings: Settings, store: Store) -> int:
     if args.command == "db":
         return 0  # Store.open has applied the migrations
     if args.command == "status":
+        if args.check:
+            found = health.problems(settings, store, pipeline.now_utc())
+            print("unhealthy: " + "; ".join(found) if found else "healthy")
+            return 1 if found else 0
         print(reports.status(settings, store))
         return 0
     if args.command == "stories":
@@ -118,7 +120,7 @@ def dispatch(args, settings: Settings, store: Store) -> int:
         return _print(reports.explain_article(store, args.article_id))
     rules = pipeline.reload_rules(settings, None)
     if args.command == "run":
-        return run(settings, store, rules, args.once)
+        return daemon.run(settings, store, rules, once=args.once)
     if args.command == "ingest":
         report = pipeline.collect(settings, store, every_source=args.all)
         pipeline.match(store, rules)
@@ -131,29 +133,6 @@ def dispatch(args, settings: Settings, store: Store) -> int:
     if args.command == "digest":
         return digest(args, settings, store, rules)
     raise AssertionError(args.command)
-
-
-def run(settings: Settings, store: Store, rules: pipeline.LoadedRules, once: bool) -> int:
-    if once:
-        report = pipeline.run_cycle(settings, store, rules, every_source=True)
-        log.info(
-            "cycle done: articles %s, %d scanned, %d clustered, %d digest(s) built, %d sent, %d deferred, %d failed",
-            report.articles, report.scanned, report.clustered, len(report.digests_built), report.sent, report.deferred, report.failed,
-        )
-        return 0
-    from monitor import scheduler  # only the daemon needs APScheduler
-
-    current = {"rules": rules}
-
-    def cycle() -> None:
-        current["rules"] = pipeline.reload_rules(settings, current["rules"])
-        pipeline.run_cycle(settings, store, current["rules"])
-
-    def digest_job(recipient: str) -> None:
-        pipeline.build_digests(settings, store, current["rules"].ruleset, only=recipient)
-        pipeline.deliver(settings, store)
-
-    return scheduler.run_forever(settings, cycle, digest_job)
 
 
 def digest(args, settings: Settings, store: Store, rules: pipeline.LoadedRules) -> int:

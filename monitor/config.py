@@ -54,6 +54,23 @@ class IngestSettings(_Section):
     interval_minutes: int = Field(default=30, ge=1)
 
 
+class LogSettings(_Section):
+    format: Literal["text", "json"] = "text"
+
+
+class HttpSettings(_Section):
+    """The optional listener for /healthz and /metrics (Prometheus)."""
+
+    enabled: bool = False
+    address: str = "127.0.0.1"
+    port: int = Field(default=9108, ge=0, le=65535)
+
+
+class RetentionSettings(_Section):
+    articles_days: int = Field(default=90, ge=1)  # articles (and their matches) first seen before are pruned
+    digests_days: int = Field(default=365, ge=1)  # delivery records; never shorter than articles_days
+
+
 class SourceSettings(_Section):
     name: str = Field(min_length=1)
     kind: Literal["directory", "rss"]
@@ -111,6 +128,9 @@ class Settings(BaseSettings):
     paths: PathSettings = PathSettings()
     rules: RulesSettings = RulesSettings()
     ingest: IngestSettings = IngestSettings()
+    log: LogSettings = LogSettings()
+    http: HttpSettings = HttpSettings()
+    retention: RetentionSettings = RetentionSettings()
     sources: tuple[SourceSettings, ...] = ()
     recipients: tuple[RecipientSettings, ...] = ()
     config_file: Path = Path(DEFAULT_CONFIG)

@@ -4,6 +4,7 @@
      +-- ConfigError        config.toml or environment is invalid (exit code 2)
      +-- SourceError        one source could not be fetched or parsed
      +-- RuleFileError      a rule or entity file is invalid (names file, line, column)
+     +-- StorageError       the database cannot be reached or migrated
      +-- DeliveryError      a digest could not be delivered
           +-- TransientDeliveryError   worth retrying (connection refused, timeout, 4xx)
           +-- PermanentDeliveryError   not worth retrying (5xx)
@@ -40,6 +41,10 @@ class RuleFileError(MonitorError):
             if column is not None:
                 where += f":{column}"
         super().__init__(f"{where}: {message}")
+
+
+class StorageError(MonitorError):
+    """The database cannot be reached or migrated."""
 
 
 class DeliveryError(MonitorError):

@@ -27,7 +27,13 @@ MISFIRE_GRACE = None
 SHUTDOWN_SECONDS = 60
 
 
-def run_forever(settings: Settings, cycle: Callable[[], None], digest: Callable[[str], None]) -> int:
+# Retention runs once a day.
+MAINTENANCE_HOURS = 24
+
+
+def run_forever(
+    settings: Settings, cycle: Callable[[], object], digest: Callable[[str], None], maintenance: Callable[[], None] | None = None
+) -> int:
     """Run until SIGTERM or SIGINT; returns the exit code."""
     scheduler = BackgroundScheduler(
         executors={"default": ThreadPoolExecutor(max_workers=1)},
@@ -43,6 +49,8 @@ def run_forever(settings: Settings, cycle: Callable[[], None], digest: Callable[
             hour=recipient.digest_time.hour, minute=recipient.digest_time.minute, timezone=recipient.timezone
         )
         scheduler.add_job(digest, trigger, args=[recipient.name], id=f"digest:{recipient.name}")
+    if maintenance is not None:
+        scheduler.add_job(maintenance, IntervalTrigger(hours=MAINTENANCE_HOURS), id="maintenance", next_run_time=datetime.now(UTC))
     stop = threading.Event()
 
     def on_signal(signum, _frame):

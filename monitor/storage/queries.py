@@ -11,10 +11,13 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, delete, func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from monitor.errors import StorageError
+
 from monitor.storage.db import make_engine, upgrade
-from monitor.storage.schema import Article, Digest, DigestStory, RuleMatch, Source, Story, utcnow
+from monitor.storage.schema import Article, Digest, DigestStory, Instance, RuleMatch, Source, Story, utcnow
 from monitor.types import CleanArticle, Match
 
 
@@ -26,8 +29,14 @@ class Store:
     @classmethod
     def open(cls, url: str, migrate: bool = True) -> Store:
         engine = make_engine(url)
-        if migrate:
-            upgrade(engine)
+        try:
+            if migrate:
+                upgrade(engine)
+            else:
+                engine.connect().close()
+        except SQLAlchemyError as exc:
+            engine.dispose()
+            raise StorageError(f"database {engine.url.render_as_string(hide_password=True)}: {exc.__class__.__name__}: {exc}") from exc
         return cls(engine)
 
     def close(self) -> None:
@@ -283,6 +292,73 @@ class Store:
                 "stories": s.scalar(select(func.count(Story.id))),
                 "digests": s.scalar(select(func.count(Digest.id))),
             }
+
+    # -- service: heartbeats, health, metrics, retention ----------------------------------
+
+    def register_instance(self, instance_id: str, host: str, pid: int) -> None:
+        with self.session() as s:
+            s.add(Instance(id=instance_id, host=host, pid=pid))
+
+    def record_cycle(self, instance_id: str, seconds: float, error: str | None = None) -> None:
+        """A cycle ended: successfully (error None) or not; either way the instance is alive."""
+        now = utcnow()
+        with self.session() as s:
+            instance = s.get_one(Instance, instance_id)
+            instance.heartbeat_at = now
+            instance.last_error = error
+            if error is None:
+                instance.last_cycle_at, instance.last_cycle_seconds = now, seconds
+
+    def stop_instance(self, instance_id: str) -> None:
+        with self.session() as s:
+            s.get_one(Instance, instance_id).stopped_at = utcnow()
+
+    def last_cycle(self) -> Instance | None:
+        """The instance with the most recent successful cycle."""
+        with self.session() as s:
+            query = select(Instance).where(Instance.last_cycle_at.is_not(None))
+            return s.scalar(query.order_by(Instance.last_cycle_at.desc()).limit(1))
+
+    def digests_waiting_since(self, before: datetime) -> list[Digest]:
+        """Digests still queued that were built before `before`: late."""
+        with self.session() as s:
+            query = select(Digest).where(Digest.status == "queued", Digest.created_at < before)
+            return list(s.scalars(query))
+
+    def metric_facts(self) -> dict:
+        with self.session() as s:
+            return {
+                "counts": self.counts(),
+                "matches_by_rule": {rule: n for rule, n in s.execute(select(RuleMatch.rule_id, func.count()).group_by(RuleMatch.rule_id))},
+                "digests_by_status": {
+                    (kind, status): n
+                    for kind, status, n in s.execute(select(Digest.kind, Digest.status, func.count()).group_by(Digest.kind, Digest.status))
+                },
+                "failing_sources": s.scalar(select(func.count(Source.id)).where(Source.failing_since.is_not(None))),
+            }
+
+    def prune(self, articles_before: datetime, digests_before: datetime) -> dict[str, int]:
+        """Delete articles first seen before `articles_before` (with their matches), stories left
+        empty, and digests sent or failed before `digests_before`. Returns what was deleted."""
+        with self.session() as s:
+            old = select(Article.id).where(Article.first_seen_at < articles_before)
+            # Copies of an old article lose their pointer rather than block its deletion.
+            s.execute(update(Article).where(Article.duplicate_of.in_(old)).values(duplicate_of=None))
+            matches = s.execute(delete(RuleMatch).where(RuleMatch.article_id.in_(old))).rowcount
+            articles = s.execute(delete(Article).where(Article.first_seen_at < articles_before)).rowcount
+            empty = select(Story.id).where(~select(Article.id).where(Article.story_id == Story.id).exists())
+            s.execute(delete(DigestStory).where(DigestStory.story_id.in_(empty)))
+            stories = s.execute(delete(Story).where(Story.id.in_(empty))).rowcount
+            finished = select(Digest.id).where(Digest.status != "queued", Digest.created_at < digests_before)
+            s.execute(delete(DigestStory).where(DigestStory.digest_id.in_(finished)))
+            digests = s.execute(delete(Digest).where(Digest.status != "queued", Digest.created_at < digests_before)).rowcount
+            # Stories still referenced keep their current size in sync with what is left.
+            s.execute(
+                update(Story).values(
+                    article_count=select(func.count(Article.id)).where(Article.story_id == Story.id).scalar_subquery()
+                )
+            )
+            return {"articles": articles, "matches": matches, "stories": stories, "digests": digests}
 
 
 def _revise(row: Article, article: CleanArticle, now: datetime) -> None:

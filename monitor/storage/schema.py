@@ -133,3 +133,18 @@ class DigestStory(Base):
 
 
 Index("ix_digests_status", Digest.status, Digest.next_attempt_at)
+
+
+class Instance(Base):
+    """One running daemon: its heartbeat tells `monitor status --check` whether work goes on."""
+
+    __tablename__ = "instances"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_cycle_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # last cycle that finished
+    last_cycle_seconds: Mapped[float | None] = mapped_column(Float)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

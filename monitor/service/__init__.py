@@ -1,0 +1,1 @@
+"""Running as a service: single-instance lock, logs, health checks and metrics."""
