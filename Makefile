@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run once test check-rules image-check clean
+.PHONY: run once test check-rules image-check soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ check-rules: $(STAMP)  ## validate rules/ without starting the daemon
 
 image-check:           ## build the container image with podman (no registry needed) and run a cycle in it
 	bash deploy/image-check.sh
+
+soak: $(STAMP)         ## the daemon against a busy local feed server for 10 minutes (MINUTES=N)
+	$(BIN)/python benchmarks/soak.py --minutes $(or $(MINUTES),10)
 
 clean:
 	rm -rf $(VENV) var *.egg-info .pytest_cache

@@ -11,7 +11,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, delete, func, or_, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.errors import StorageError
@@ -254,19 +254,22 @@ class Store:
     def queue_digest(self, digest: Digest, stories: list[tuple[int, int, bool]]) -> int | None:
         """Store a built digest with its (story id, article count, is update) items.
         Returns its id, or None when a digest for that period already exists."""
-        with self.session() as s:
-            exists = s.scalar(
-                select(Digest.id).where(
-                    Digest.recipient == digest.recipient, Digest.kind == digest.kind, Digest.period_key == digest.period_key
+        try:
+            with self.session() as s:
+                exists = s.scalar(
+                    select(Digest.id).where(
+                        Digest.recipient == digest.recipient, Digest.kind == digest.kind, Digest.period_key == digest.period_key
+                    )
                 )
-            )
-            if exists is not None:
-                return None
-            s.add(digest)
-            s.flush()
-            for story_id, count, is_update in stories:
-                s.add(DigestStory(digest_id=digest.id, story_id=story_id, article_count=count, is_update=is_update))
-            return digest.id
+                if exists is not None:
+                    return None
+                s.add(digest)
+                s.flush()
+                for story_id, count, is_update in stories:
+                    s.add(DigestStory(digest_id=digest.id, story_id=story_id, article_count=count, is_update=is_update))
+                return digest.id
+        except IntegrityError:
+            return None  # another instance queued this period's digest first
 
     def digests_to_send(self, now: datetime) -> list[Digest]:
         with self.session() as s:
