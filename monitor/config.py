@@ -51,7 +51,10 @@ class RulesSettings(_Section):
 
 
 class IngestSettings(_Section):
-    interval_minutes: int = Field(default=30, ge=1)
+    interval_minutes: float = Field(default=30, gt=0)
+    # How long an instance may hold a source or digest it is working on; a dead instance's
+    # leases expire after this and others take the work over.
+    lease_minutes: float = Field(default=5, gt=0)
 
 
 class LogSettings(_Section):
@@ -76,7 +79,7 @@ class SourceSettings(_Section):
     kind: Literal["directory", "rss"]
     path: Path | None = None  # for kind = "directory"
     url: str | None = None  # for kind = "rss"
-    interval_minutes: int | None = Field(default=None, ge=1)
+    interval_minutes: float | None = Field(default=None, gt=0)
     language: str | None = None
     tags: tuple[str, ...] = ()
 

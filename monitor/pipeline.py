@@ -37,6 +37,8 @@ SOURCE_BACKOFF_MAX = timedelta(hours=24)
 # A digest the SMTP server deferred is retried after 1, 2, 4 ... minutes, at most every 6 hours.
 DELIVERY_BACKOFF_BASE = timedelta(minutes=1)
 DELIVERY_BACKOFF_MAX = timedelta(hours=6)
+# Who holds leases when no daemon identity is given (one-off commands).
+LOCAL = "local"
 
 
 @dataclass
@@ -83,14 +85,22 @@ def reload_rules(settings: Settings, current: LoadedRules | None) -> LoadedRules
 # -- collect ------------------------------------------------------------------------------
 
 
-def collect(settings: Settings, store: Store, every_source: bool = False, now: datetime | None = None) -> CycleReport:
+def collect(
+    settings: Settings, store: Store, every_source: bool = False, now: datetime | None = None, owner: str = LOCAL
+) -> CycleReport:
+    """Fetch the sources that are due (all with `every_source`) and store their articles.
+    Each source is leased first, so instances sharing a database never fetch one twice."""
     now = now or now_utc()
     report = CycleReport(articles={"new": 0, "revised": 0, "unchanged": 0, "copy": 0})
+    for source in settings.sources:
+        location = str(settings.resolve(source.path)) if source.kind == "directory" else source.url
+        store.ensure_source(source.name, source.kind, location)
+    lease = timedelta(minutes=settings.ingest.lease_minutes)
+    claimed = {row.name: row for row in store.claim_sources(owner, [s.name for s in settings.sources], now, lease, every_source)}
     with fetch.client() as http:
         for source in settings.sources:
-            location = str(settings.resolve(source.path)) if source.kind == "directory" else source.url
-            row = store.ensure_source(source.name, source.kind, location)
-            if not every_source and source.kind == "rss" and row.next_poll_at and row.next_poll_at > now:
+            row = claimed.get(source.name)
+            if row is None:
                 continue
             interval = timedelta(minutes=source.interval_minutes or settings.ingest.interval_minutes)
             try:
@@ -98,7 +108,7 @@ def collect(settings: Settings, store: Store, every_source: bool = False, now: d
             except SourceError as exc:
                 failures = row.consecutive_failures + 1
                 delay = min(interval * 2 ** min(failures, 16), SOURCE_BACKOFF_MAX) * random.uniform(0.8, 1.0)
-                store.record_source_failure(row.id, str(exc), now + delay)
+                store.record_source_failure(row.id, str(exc), now_utc() + delay)
                 log.warning("source failed (%d in a row), next try in %s: %s", failures, delay, exc, extra={"source": source.name})
                 report.failed_sources.append(source.name)
                 continue
@@ -107,7 +117,8 @@ def collect(settings: Settings, store: Store, every_source: bool = False, now: d
                 report.articles[status] += 1
                 if status != "unchanged":
                     log.info("article %s: %s", status, raw.title[:80], extra={"source": source.name, "article_id": article_id})
-            store.record_source_success(row.id, len(raws), now + interval, **http_state)
+            # The next poll counts from now, when this fetch ended: never two fetches within one interval.
+            store.record_source_success(row.id, len(raws), now_utc() + interval, **http_state)
     return report
 
 
@@ -244,11 +255,11 @@ def queue_digest(
     return digest_id
 
 
-def deliver(settings: Settings, store: Store, now: datetime | None = None) -> tuple[int, int, int]:
+def deliver(settings: Settings, store: Store, now: datetime | None = None, owner: str = LOCAL) -> tuple[int, int, int]:
     """Send every queued digest that is due; returns (sent, deferred, failed)."""
     now = now or now_utc()
     sent = deferred = failed = 0
-    for digest in store.digests_to_send(now):
+    for digest in store.digests_to_send(now, owner, timedelta(minutes=settings.ingest.lease_minutes)):
         attempts = digest.attempts + 1
         try:
             where = _send(settings, digest)
@@ -291,11 +302,17 @@ def _send(settings: Settings, digest: Digest) -> str:
 # -- one cycle ----------------------------------------------------------------------------
 
 
-def run_cycle(settings: Settings, store: Store, rules: LoadedRules, every_source: bool = False) -> CycleReport:
-    """One pass of the whole pipeline, in order: digests whose time has come are built too."""
-    report = collect(settings, store, every_source)
-    report.scanned = match(store, rules)
-    report.clustered = cluster(store)
-    report.digests_built = build_digests(settings, store, rules.ruleset)
-    report.sent, report.deferred, report.failed = deliver(settings, store)
+def run_cycle(
+    settings: Settings, store: Store, rules: LoadedRules, every_source: bool = False, owner: str = LOCAL
+) -> CycleReport:
+    """One pass of the whole pipeline, in order: digests whose time has come are built too.
+    Fetching and sending are shared between instances by leases; matching, clustering and
+    building digests run in one instance at a time (the others skip and catch up later)."""
+    report = collect(settings, store, every_source, owner=owner)
+    with store.exclusive("process") as alone:
+        if alone:
+            report.scanned = match(store, rules)
+            report.clustered = cluster(store)
+            report.digests_built = build_digests(settings, store, rules.ruleset)
+    report.sent, report.deferred, report.failed = deliver(settings, store, owner=owner)
     return report

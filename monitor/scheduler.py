@@ -59,7 +59,7 @@ def run_forever(
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     scheduler.start()
-    log.info("daemon running: cycle every %d min, %d recipient(s)", settings.ingest.interval_minutes, len(settings.recipients))
+    log.info("daemon running: cycle every %g min, %d recipient(s)", settings.ingest.interval_minutes, len(settings.recipients))
     try:
         stop.wait()
     finally:

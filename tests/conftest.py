@@ -8,6 +8,7 @@ import os
 import shutil
 import socket
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -86,6 +87,7 @@ class FeedServer:
     def __init__(self):
         self.routes: dict[str, tuple[int, dict, bytes]] = {}
         self.requests: list[tuple[str, dict]] = []
+        self.timed_requests: list[tuple[str, dict, float]] = []
         owner = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -93,6 +95,7 @@ class FeedServer:
 
             def do_GET(self):
                 owner.requests.append((self.path, dict(self.headers)))
+                owner.timed_requests.append((self.path, dict(self.headers), time.time()))
                 status, headers, body = owner.routes.get(self.path, (404, {}, b"not found"))
                 if headers.get("ETag") and self.headers.get("If-None-Match") == headers["ETag"]:
                     status, body = 304, b""

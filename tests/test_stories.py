@@ -40,7 +40,7 @@ def test_second_pass_adds_nothing(world):
     settings, store, rules = world
     pipeline.run_cycle(settings, store, rules)
     before = store.counts()
-    report = pipeline.run_cycle(settings, store, rules)
+    report = pipeline.run_cycle(settings, store, rules, every_source=True)
     assert report.articles == {"new": 0, "revised": 0, "unchanged": 5, "copy": 0}
     assert store.counts() == before
 
@@ -87,7 +87,7 @@ def test_revised_text_is_a_revision_not_a_new_article(world):
     pipeline.run_cycle(settings, store, rules)
     path = settings.base_dir / "seed_corpus" / "001_0849827d0f247804.txt"
     path.write_text(path.read_text() + "\nUpdate: the death toll rose to 164, officials said on Sunday evening.\n")
-    report = pipeline.run_cycle(settings, store, rules)
+    report = pipeline.run_cycle(settings, store, rules, every_source=True)
     assert report.articles["revised"] == 1 and store.counts()["articles"] == 5
 
 

@@ -33,7 +33,7 @@ class Daemon:
         started = time.monotonic()
         try:
             self.rules = pipeline.reload_rules(self.settings, self.rules)
-            report = pipeline.run_cycle(self.settings, self.store, self.rules, every_source=every_source)
+            report = pipeline.run_cycle(self.settings, self.store, self.rules, every_source=every_source, owner=self.instance)
         except Exception as exc:
             self.store.record_cycle(self.instance, time.monotonic() - started, f"{exc.__class__.__name__}: {exc}")
             raise
@@ -48,8 +48,10 @@ class Daemon:
         return report
 
     def digest(self, recipient: str) -> None:
-        pipeline.build_digests(self.settings, self.store, self.rules.ruleset, only=recipient)
-        pipeline.deliver(self.settings, self.store)
+        with self.store.exclusive("process") as alone:
+            if alone:
+                pipeline.build_digests(self.settings, self.store, self.rules.ruleset, only=recipient)
+        pipeline.deliver(self.settings, self.store, owner=self.instance)
 
     def maintenance(self) -> None:
         retention = self.settings.retention

@@ -6,9 +6,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK = 7_340_001  # an arbitrary advisory-lock key of our own
 
 
 def make_engine(url: str) -> Engine:
@@ -41,5 +42,8 @@ def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest revision (idempotent)."""
     config = alembic_config(engine)
     with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            # Instances starting together migrate one after the other (DDL is transactional here).
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

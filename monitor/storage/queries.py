@@ -5,12 +5,14 @@ Records returned are detached ORM objects: read them, don't change them.
 
 from __future__ import annotations
 
+import zlib
+
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, delete, func, or_, select, update
+from sqlalchemy import Engine, delete, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -50,6 +52,12 @@ class Store:
     # -- sources -------------------------------------------------------------------------
 
     def ensure_source(self, name: str, kind: str, location: str) -> Source:
+        try:
+            return self._ensure_source(name, kind, location)
+        except IntegrityError:  # another instance created it at the same moment
+            return self._ensure_source(name, kind, location)
+
+    def _ensure_source(self, name: str, kind: str, location: str) -> Source:
         with self.session() as s:
             source = s.scalar(select(Source).where(Source.name == name))
             if source is None:
@@ -64,6 +72,21 @@ class Store:
         with self.session() as s:
             return list(s.scalars(select(Source).order_by(Source.name)))
 
+    def claim_sources(self, owner: str, names: list[str], now: datetime, lease: timedelta, every: bool = False) -> list[Source]:
+        """Lease the named sources that are due (all of them with `every`) and not leased by a
+        live instance. On PostgreSQL, FOR UPDATE SKIP LOCKED lets concurrent instances each
+        take different sources; a lease held by an instance that died simply expires."""
+        with self.session() as s:
+            query = select(Source).where(
+                Source.name.in_(names), or_(Source.lease_until.is_(None), Source.lease_until < now)
+            )
+            if not every:
+                query = query.where(or_(Source.next_poll_at.is_(None), Source.next_poll_at <= now))
+            rows = list(s.scalars(query.order_by(Source.id).with_for_update(skip_locked=True)))
+            for row in rows:
+                row.lease_owner, row.lease_until = owner, now + lease
+            return rows
+
     def record_source_success(self, source_id: int, entries: int, next_poll: datetime, **http: str | None) -> None:
         now = utcnow()
         with self.session() as s:
@@ -72,6 +95,7 @@ class Store:
             source.last_error = source.failing_since = None
             source.consecutive_failures = 0
             source.next_poll_at = next_poll
+            source.lease_owner = source.lease_until = None
             source.entries_seen += entries
             for key, value in http.items():
                 setattr(source, key, value)
@@ -86,6 +110,7 @@ class Store:
             source.failing_since = source.failing_since or now
             source.consecutive_failures += 1
             source.next_poll_at = next_poll
+            source.lease_owner = source.lease_until = None
             return source.consecutive_failures
 
     # -- articles ------------------------------------------------------------------------
@@ -271,16 +296,43 @@ class Store:
         except IntegrityError:
             return None  # another instance queued this period's digest first
 
-    def digests_to_send(self, now: datetime) -> list[Digest]:
+    def digests_to_send(self, now: datetime, owner: str = "local", lease: timedelta = timedelta(minutes=10)) -> list[Digest]:
+        """Lease the queued digests that are due and not leased by a live instance: each is sent
+        by one instance; the lease of one that died expires and another takes the digest over."""
         with self.session() as s:
             query = select(Digest).where(
-                Digest.status == "queued", or_(Digest.next_attempt_at.is_(None), Digest.next_attempt_at <= now)
+                Digest.status == "queued",
+                or_(Digest.next_attempt_at.is_(None), Digest.next_attempt_at <= now),
+                or_(Digest.lease_until.is_(None), Digest.lease_until < now),
             )
-            return list(s.scalars(query.order_by(Digest.id)))
+            rows = list(s.scalars(query.order_by(Digest.id).with_for_update(skip_locked=True)))
+            for row in rows:
+                row.lease_owner, row.lease_until = owner, now + lease
+            return rows
 
     def mark_digest(self, digest_id: int, status: str, **fields) -> None:
         with self.session() as s:
-            s.execute(update(Digest).where(Digest.id == digest_id).values(status=status, **fields))
+            values = {"lease_owner": None, "lease_until": None, **fields}
+            s.execute(update(Digest).where(Digest.id == digest_id).values(status=status, **values))
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[bool]:
+        """Yields True when this process may do the work called `name` now. On PostgreSQL a
+        session advisory lock lets one instance at a time through (the others skip: the next
+        cycle catches up); on SQLite the instance lock already makes the daemon alone."""
+        if self.engine.dialect.name != "postgresql":
+            yield True
+            return
+        key = zlib.crc32(name.encode())
+        with self.engine.connect() as connection:
+            got = bool(connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar())
+            connection.commit()
+            try:
+                yield got
+            finally:
+                if got:
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                    connection.commit()
 
     def digests(self, limit: int = 50) -> list[Digest]:
         with self.session() as s:

@@ -51,6 +51,8 @@ class Source(Base):
     etag: Mapped[str | None] = mapped_column(Text)
     last_modified: Mapped[str | None] = mapped_column(Text)
     entries_seen: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))  # the instance fetching it now
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # after this, anyone may take it
 
 
 class Story(Base):
@@ -122,6 +124,8 @@ class Digest(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivered_to: Mapped[str | None] = mapped_column(Text)  # outbox file path or "smtp://host"
+    lease_owner: Mapped[str | None] = mapped_column(String(64))  # the instance sending it now
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class DigestStory(Base):
