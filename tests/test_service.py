@@ -134,3 +134,31 @@ def test_signals_stop_the_daemon_cleanly(project, sig):
     process.send_signal(sig)
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 0 and "daemon stopped" in output
+
+
+def test_sigterm_mid_cycle_leaves_a_consistent_database_and_a_restart_resumes(project):
+    corpus = project.parent / "seed_corpus"
+    base = (corpus / "001_0849827d0f247804.txt").read_text()
+    for n in range(150):  # enough work that the signal lands inside the first cycle
+        (corpus / f"extra_{n:03}.txt").write_text(base.replace("Bloody protests", f"Report {n}: protests") + f"\nDesk note {n}.\n")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(project), "run"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=clean_env(),
+    )
+    deadline = time.monotonic() + 60
+    while "article new" not in (line := process.stdout.readline()):
+        assert line and time.monotonic() < deadline
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=90)
+    assert process.returncode == 0, output
+    settings = load_settings(project)
+    store = Store.open(settings.database_url)
+    try:
+        stored = store.counts()["articles"]
+        assert 0 < stored <= 155
+        assert monitor(project, "run", "--once").returncode == 0
+        assert store.counts()["articles"] == 155
+        assert store.articles_to_scan(pipeline.reload_rules(settings, None).ruleset.fingerprint) == []
+        assert store.articles_without_story() == []
+    finally:
+        store.close()
