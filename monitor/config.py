@@ -39,6 +39,8 @@ class SmtpSettings(_Section):
     security: Literal["none", "starttls", "tls"] = "starttls"
     sender: str = "Media Monitor <monitor@localhost>"
     timeout_seconds: float = Field(default=30.0, gt=0)
+    # A PEM file of CA certificates to trust instead of the system's (a private CA, or tests).
+    ca_file: Path | None = None
 
 
 class PathSettings(_Section):

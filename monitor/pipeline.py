@@ -275,6 +275,7 @@ def _send(settings: Settings, digest: Digest) -> str:
         path = outbox.write(settings.outbox_dir, f"{digest.period_key}-{digest.recipient}-{digest.kind}-{digest.id}", data)
         return str(path)
     cfg = settings.smtp
+    ca_file = settings.resolve(cfg.ca_file) if cfg.ca_file else None
     return smtp.send(
         data,
         host=cfg.host,
@@ -285,17 +286,20 @@ def _send(settings: Settings, digest: Digest) -> str:
         sender=cfg.sender,
         recipients=[digest.address],
         timeout=cfg.timeout_seconds,
+        tls_context=smtp.make_tls_context(ca_file),
     )
 
 
 # -- one cycle ----------------------------------------------------------------------------
 
 
-def run_cycle(settings: Settings, store: Store, rules: LoadedRules, every_source: bool = False) -> CycleReport:
+def run_cycle(
+    settings: Settings, store: Store, rules: LoadedRules, every_source: bool = False, now: datetime | None = None
+) -> CycleReport:
     """One pass of the whole pipeline, in order: digests whose time has come are built too."""
-    report = collect(settings, store, every_source)
+    report = collect(settings, store, every_source, now)
     report.scanned = match(store, rules)
     report.clustered = cluster(store)
-    report.digests_built = build_digests(settings, store, rules.ruleset)
-    report.sent, report.deferred, report.failed = deliver(settings, store)
+    report.digests_built = build_digests(settings, store, rules.ruleset, now)
+    report.sent, report.deferred, report.failed = deliver(settings, store, now)
     return report
