@@ -81,6 +81,7 @@ class RecipientSettings(_Section):
     rules: tuple[str, ...] = ()  # empty: every rule
     max_stories: int = Field(default=30, ge=1)
     send_empty: bool = False
+    min_score: float = Field(default=0.0, ge=0)  # a match must score at least this (and its rule's threshold)
 
     @field_validator("address")
     @classmethod

@@ -18,7 +18,7 @@ from email.policy import SMTP
 from monitor.articles.clean import clean
 from monitor.config import RecipientSettings, Settings, SourceSettings
 from monitor.delivery import outbox, smtp
-from monitor.digests.build import DigestContent, arrange, select_stories
+from monitor.digests.build import DigestContent, SentBefore, arrange, select_stories
 from monitor.digests.compose import compose
 from monitor.digests.render import render
 from monitor.errors import PermanentDeliveryError, RuleFileError, SourceError, TransientDeliveryError
@@ -177,9 +177,8 @@ def build_digest(settings: Settings, store: Store, rules: RuleSet, recipient: Re
     followed = sorted(
         (r for r in rules.rules if not recipient.rules or r.id in order), key=lambda r: order.get(r.id, len(order))
     )
-    items = select_stories(
-        store.stories(), {r.id for r in followed}, store.sent_story_sizes(recipient.name), store.source_names()
-    )
+    sent = {story_id: SentBefore(count, when) for story_id, (count, when) in store.sent_stories(recipient.name).items()}
+    items = select_stories(store.stories(), {r.id for r in followed}, sent, store.source_names(), recipient.min_score)
     sections = arrange(items, [(r.id, r.title) for r in followed], recipient.max_stories)
     failing = tuple(
         (s.name, s.failing_since, s.last_error or "") for s in store.sources() if s.failing_since is not None

@@ -242,6 +242,21 @@ class Store:
             )
             return {story_id: count for story_id, count in s.execute(query)}
 
+    def sent_stories(self, recipient: str, kinds: tuple[str, ...] | None = None) -> dict[int, tuple[int, datetime]]:
+        """story id -> (its article count, when) in the last message that carried it to
+        `recipient` (of those `kinds`, default any). A message refused for good does not
+        count: its stories come back in the next one rather than being silently lost."""
+        with self.session() as s:
+            query = (
+                select(DigestStory.story_id, DigestStory.article_count, Digest.created_at)
+                .join(Digest, Digest.id == DigestStory.digest_id)
+                .where(Digest.recipient == recipient, Digest.status != "failed")
+                .order_by(Digest.id)
+            )
+            if kinds is not None:
+                query = query.where(Digest.kind.in_(kinds))
+            return {story_id: (count, when) for story_id, count, when in s.execute(query)}
+
     def queue_digest(self, digest: Digest, stories: list[tuple[int, int, bool]]) -> int | None:
         """Store a built digest with its (story id, article count, is update) items.
         Returns its id, or None when a digest for that period already exists."""
