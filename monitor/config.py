@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict, TomlConfigSettin
 from monitor.errors import ConfigError
 
 DEFAULT_CONFIG = "config.toml"
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 class _Section(BaseModel):
@@ -78,6 +79,8 @@ class RecipientSettings(_Section):
     address: str
     timezone: str = "UTC"
     digest_time: time = time(8, 0)
+    schedule: Literal["daily", "weekdays", "weekly"] = "daily"  # weekdays: Monday to Friday
+    weekday: Literal[WEEKDAYS] = "monday"  # the day of a weekly digest
     rules: tuple[str, ...] = ()  # empty: every rule
     max_stories: int = Field(default=30, ge=1)
     send_empty: bool = False

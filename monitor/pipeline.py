@@ -20,6 +20,7 @@ from monitor.config import RecipientSettings, Settings, SourceSettings
 from monitor.delivery import outbox, smtp
 from monitor.digests.build import DigestContent, SentBefore, arrange, select_stories
 from monitor.digests.compose import compose
+from monitor.digests import schedule
 from monitor.digests.render import render
 from monitor.errors import PermanentDeliveryError, RuleFileError, SourceError, TransientDeliveryError
 from monitor.matching.engine import Matcher, compile_rules, scan
@@ -160,16 +161,9 @@ def _profile(article) -> clusters.Profile:
 
 
 def period_key(recipient: RecipientSettings, now: datetime) -> str:
-    """The local date of the recipient's most recent digest time at or before `now`.
-
-    Each period has one digest: a daemon that was down at digest time finds the period's
-    digest missing when it comes back and sends it then, covering everything not yet sent.
-    """
-    local = now.astimezone(recipient.zone)
-    day = local.date()
-    if local.time().replace(tzinfo=None) < recipient.digest_time:
-        day -= timedelta(days=1)
-    return day.isoformat()
+    """The local date of the recipient's most recent digest time at or before `now`
+    (daily, weekdays or weekly: see digests/schedule.py). One digest per period."""
+    return schedule.current_period(recipient, now).isoformat()
 
 
 def build_digest(settings: Settings, store: Store, rules: RuleSet, recipient: RecipientSettings, now: datetime) -> DigestContent:
@@ -194,6 +188,7 @@ def build_digest(settings: Settings, store: Store, rules: RuleSet, recipient: Re
         failing_sources=failing,
         rules_path=str(settings.rules.path).rstrip("/") + "/",
         story_ids=tuple(sorted({i.story_id for i in items})),
+        schedule=schedule.describe(recipient),
     )
 
 
