@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 from monitor import pipeline, reports
@@ -25,7 +26,7 @@ from monitor.config import Settings, load_settings
 from monitor.digests.render import render
 from monitor.errors import ConfigError, RuleFileError, StorageError
 from monitor.service import daemon, health, logs
-from monitor.service.lock import AlreadyRunning
+from monitor.service.lock import AlreadyRunning, sqlite_guard
 from monitor.storage.queries import Store
 
 EXIT_CONFIG = 2
@@ -83,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
             return rules_check(settings)
         store = Store.open(settings.database_url)
         try:
-            return dispatch(args, settings, store)
+            with sqlite_guard(settings.database_url) if _writes(args) else nullcontext():
+                return dispatch(args, settings, store)
         finally:
             store.close()
     except ConfigError as exc:
@@ -98,6 +100,14 @@ def main(argv: list[str] | None = None) -> int:
     except StorageError as exc:
         print(f"unhealthy: {exc}" if getattr(args, "check", False) else str(exc), file=sys.stderr)
         return 1
+
+
+def _writes(args) -> bool:
+    """One-off commands that change the database wait for no daemon: on SQLite they take the
+    daemon's lock (and fail at once when it runs); `monitor run` takes it itself."""
+    if args.command in ("ingest", "scan"):
+        return not getattr(args, "jsonl", None)
+    return args.command == "digest" and args.action == "send"
 
 
 def dispatch(args, settings: Settings, store: Store) -> int:

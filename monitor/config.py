@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict, TomlConfigSettin
 from monitor.errors import ConfigError
 
 DEFAULT_CONFIG = "config.toml"
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 class _Section(BaseModel):
@@ -39,6 +40,8 @@ class SmtpSettings(_Section):
     security: Literal["none", "starttls", "tls"] = "starttls"
     sender: str = "Media Monitor <monitor@localhost>"
     timeout_seconds: float = Field(default=30.0, gt=0)
+    # A PEM file of CA certificates to trust instead of the system's (a private CA, or tests).
+    ca_file: Path | None = None
 
 
 class PathSettings(_Section):
@@ -96,9 +99,12 @@ class RecipientSettings(_Section):
     address: str
     timezone: str = "UTC"
     digest_time: time = time(8, 0)
+    schedule: Literal["daily", "weekdays", "weekly"] = "daily"  # weekdays: Monday to Friday
+    weekday: Literal[WEEKDAYS] = "monday"  # the day of a weekly digest
     rules: tuple[str, ...] = ()  # empty: every rule
     max_stories: int = Field(default=30, ge=1)
     send_empty: bool = False
+    min_score: float = Field(default=0.0, ge=0)  # a match must score at least this (and its rule's threshold)
 
     @field_validator("address")
     @classmethod

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.policy import SMTP
@@ -18,8 +19,9 @@ from email.policy import SMTP
 from monitor.articles.clean import clean
 from monitor.config import RecipientSettings, Settings, SourceSettings
 from monitor.delivery import outbox, smtp
-from monitor.digests.build import DigestContent, arrange, select_stories
+from monitor.digests.build import DigestContent, SentBefore, arrange, select_stories
 from monitor.digests.compose import compose
+from monitor.digests import schedule
 from monitor.digests.render import render
 from monitor.errors import PermanentDeliveryError, RuleFileError, SourceError, TransientDeliveryError
 from monitor.matching.engine import Matcher, compile_rules, scan
@@ -91,6 +93,11 @@ def collect(
     """Fetch the sources that are due (all with `every_source`) and store their articles.
     Each source is leased first, so instances sharing a database never fetch one twice."""
     now = now or now_utc()
+    started = time.monotonic()
+
+    def finished() -> datetime:  # `now` moved on by the time spent: next polls count from a fetch's end
+        return now + timedelta(seconds=time.monotonic() - started)
+
     report = CycleReport(articles={"new": 0, "revised": 0, "unchanged": 0, "copy": 0})
     for source in settings.sources:
         location = str(settings.resolve(source.path)) if source.kind == "directory" else source.url
@@ -108,7 +115,7 @@ def collect(
             except SourceError as exc:
                 failures = row.consecutive_failures + 1
                 delay = min(interval * 2 ** min(failures, 16), SOURCE_BACKOFF_MAX) * random.uniform(0.8, 1.0)
-                store.record_source_failure(row.id, str(exc), now_utc() + delay)
+                store.record_source_failure(row.id, str(exc), finished() + delay)
                 log.warning("source failed (%d in a row), next try in %s: %s", failures, delay, exc, extra={"source": source.name})
                 report.failed_sources.append(source.name)
                 continue
@@ -117,8 +124,8 @@ def collect(
                 report.articles[status] += 1
                 if status != "unchanged":
                     log.info("article %s: %s", status, raw.title[:80], extra={"source": source.name, "article_id": article_id})
-            # The next poll counts from now, when this fetch ended: never two fetches within one interval.
-            store.record_source_success(row.id, len(raws), now_utc() + interval, **http_state)
+            # Never two fetches of one source within one interval.
+            store.record_source_success(row.id, len(raws), finished() + interval, **http_state)
     return report
 
 
@@ -171,16 +178,9 @@ def _profile(article) -> clusters.Profile:
 
 
 def period_key(recipient: RecipientSettings, now: datetime) -> str:
-    """The local date of the recipient's most recent digest time at or before `now`.
-
-    Each period has one digest: a daemon that was down at digest time finds the period's
-    digest missing when it comes back and sends it then, covering everything not yet sent.
-    """
-    local = now.astimezone(recipient.zone)
-    day = local.date()
-    if local.time().replace(tzinfo=None) < recipient.digest_time:
-        day -= timedelta(days=1)
-    return day.isoformat()
+    """The local date of the recipient's most recent digest time at or before `now`
+    (daily, weekdays or weekly: see digests/schedule.py). One digest per period."""
+    return schedule.current_period(recipient, now).isoformat()
 
 
 def build_digest(settings: Settings, store: Store, rules: RuleSet, recipient: RecipientSettings, now: datetime) -> DigestContent:
@@ -188,9 +188,8 @@ def build_digest(settings: Settings, store: Store, rules: RuleSet, recipient: Re
     followed = sorted(
         (r for r in rules.rules if not recipient.rules or r.id in order), key=lambda r: order.get(r.id, len(order))
     )
-    items = select_stories(
-        store.stories(), {r.id for r in followed}, store.sent_story_sizes(recipient.name), store.source_names()
-    )
+    sent = {story_id: SentBefore(count, when) for story_id, (count, when) in store.sent_stories(recipient.name).items()}
+    items = select_stories(store.stories(), {r.id for r in followed}, sent, store.source_names(), recipient.min_score)
     sections = arrange(items, [(r.id, r.title) for r in followed], recipient.max_stories)
     failing = tuple(
         (s.name, s.failing_since, s.last_error or "") for s in store.sources() if s.failing_since is not None
@@ -206,6 +205,7 @@ def build_digest(settings: Settings, store: Store, rules: RuleSet, recipient: Re
         failing_sources=failing,
         rules_path=str(settings.rules.path).rstrip("/") + "/",
         story_ids=tuple(sorted({i.story_id for i in items})),
+        schedule=schedule.describe(recipient),
     )
 
 
@@ -286,6 +286,7 @@ def _send(settings: Settings, digest: Digest) -> str:
         path = outbox.write(settings.outbox_dir, f"{digest.period_key}-{digest.recipient}-{digest.kind}-{digest.id}", data)
         return str(path)
     cfg = settings.smtp
+    ca_file = settings.resolve(cfg.ca_file) if cfg.ca_file else None
     return smtp.send(
         data,
         host=cfg.host,
@@ -296,6 +297,7 @@ def _send(settings: Settings, digest: Digest) -> str:
         sender=cfg.sender,
         recipients=[digest.address],
         timeout=cfg.timeout_seconds,
+        tls_context=smtp.make_tls_context(ca_file),
     )
 
 
@@ -303,16 +305,21 @@ def _send(settings: Settings, digest: Digest) -> str:
 
 
 def run_cycle(
-    settings: Settings, store: Store, rules: LoadedRules, every_source: bool = False, owner: str = LOCAL
+    settings: Settings,
+    store: Store,
+    rules: LoadedRules,
+    every_source: bool = False,
+    now: datetime | None = None,
+    owner: str = LOCAL,
 ) -> CycleReport:
     """One pass of the whole pipeline, in order: digests whose time has come are built too.
     Fetching and sending are shared between instances by leases; matching, clustering and
     building digests run in one instance at a time (the others skip and catch up later)."""
-    report = collect(settings, store, every_source, owner=owner)
+    report = collect(settings, store, every_source, now, owner=owner)
     with store.exclusive("process") as alone:
         if alone:
             report.scanned = match(store, rules)
             report.clustered = cluster(store)
-            report.digests_built = build_digests(settings, store, rules.ruleset)
-    report.sent, report.deferred, report.failed = deliver(settings, store, owner=owner)
+            report.digests_built = build_digests(settings, store, rules.ruleset, now)
+    report.sent, report.deferred, report.failed = deliver(settings, store, now, owner=owner)
     return report

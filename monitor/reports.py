@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from monitor.config import Settings
+from monitor.digests.schedule import describe
 from monitor.pipeline import now_utc, period_key
 from monitor.storage.queries import Store
 
@@ -100,7 +101,7 @@ def status(settings: Settings, store: Store) -> str:
     for recipient in settings.recipients:
         last = store.last_digest(recipient.name)
         lines.append(
-            f"  {recipient.name} <{recipient.address}> daily at {recipient.digest_time:%H:%M} {recipient.timezone}; "
+            f"  {recipient.name} <{recipient.address}> {describe(recipient)}; "
             f"current period {period_key(recipient, now)}; last digest "
             + (f"{last.period_key} {last.status}" if last else "none")
         )

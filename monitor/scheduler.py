@@ -18,6 +18,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.config import Settings
+from monitor.digests.schedule import cron_days
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,10 @@ def run_forever(
     )
     for recipient in settings.recipients:
         trigger = CronTrigger(
-            hour=recipient.digest_time.hour, minute=recipient.digest_time.minute, timezone=recipient.timezone
+            day_of_week=cron_days(recipient),
+            hour=recipient.digest_time.hour,
+            minute=recipient.digest_time.minute,
+            timezone=recipient.timezone,
         )
         scheduler.add_job(digest, trigger, args=[recipient.name], id=f"digest:{recipient.name}")
     if maintenance is not None:

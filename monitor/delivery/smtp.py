@@ -10,8 +10,17 @@ import smtplib
 import socket
 import ssl
 from email.utils import parseaddr
+from pathlib import Path
 
 from monitor.errors import PermanentDeliveryError, TransientDeliveryError
+
+
+def make_tls_context(ca_file: Path | None = None) -> ssl.SSLContext:
+    """Certificates and host names checked; against `ca_file` when given, else the system's CAs."""
+    try:
+        return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    except (OSError, ssl.SSLError) as exc:  # a configuration mistake: fix it and the retry succeeds
+        raise TransientDeliveryError(f"cannot read the CA file {ca_file}: {exc}") from exc
 
 
 def send(
@@ -28,7 +37,7 @@ def send(
     tls_context: ssl.SSLContext | None = None,
 ) -> str:
     """Hand `message` to the server; returns the server's reply. Raises a DeliveryError."""
-    context = tls_context or ssl.create_default_context()
+    context = tls_context or make_tls_context()
     envelope_from = parseaddr(sender)[1] or sender
     try:
         if security == "tls":

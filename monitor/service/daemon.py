@@ -13,7 +13,7 @@ from datetime import timedelta
 from monitor import pipeline, scheduler
 from monitor.config import Settings
 from monitor.service.health import Metrics, serve
-from monitor.service.lock import InstanceLock, sqlite_lock_path
+from monitor.service.lock import sqlite_guard
 from monitor.storage.queries import Store
 
 log = logging.getLogger(__name__)
@@ -67,9 +67,7 @@ def run(settings: Settings, store: Store, rules: pipeline.LoadedRules, once: boo
     """Hold the lock for the daemon's whole life; `once` runs one full cycle and returns."""
     daemon = Daemon(settings, store, rules)
     with ExitStack() as stack:
-        lock = sqlite_lock_path(settings.database_url)
-        if lock is not None:
-            stack.enter_context(InstanceLock(lock))
+        stack.enter_context(sqlite_guard(settings.database_url))
         store.register_instance(daemon.instance, socket.gethostname(), os.getpid())
         stack.callback(store.stop_instance, daemon.instance)
         if once:

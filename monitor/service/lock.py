@@ -49,3 +49,11 @@ def sqlite_lock_path(database_url: str) -> Path | None:
     if not database_url.startswith("sqlite") or ":memory:" in database_url:
         return None
     return Path(database_url.split("///", 1)[-1] + ".lock")
+
+
+def sqlite_guard(database_url: str):
+    """The instance lock for a SQLite database, or a do-nothing context for a shared one."""
+    from contextlib import nullcontext
+
+    path = sqlite_lock_path(database_url)
+    return InstanceLock(path) if path is not None else nullcontext()

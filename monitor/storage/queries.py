@@ -26,6 +26,9 @@ from monitor.types import CleanArticle, Match
 class Store:
     def __init__(self, engine: Engine):
         self.engine = engine
+        # PostgreSQL may be shared by several instances; a SQLite file belongs to the one
+        # process holding its instance lock, so a lease found there was left by a dead process.
+        self.shared = engine.dialect.name == "postgresql"
         self._sessions = sessionmaker(engine, expire_on_commit=False)
 
     @classmethod
@@ -77,9 +80,9 @@ class Store:
         live instance. On PostgreSQL, FOR UPDATE SKIP LOCKED lets concurrent instances each
         take different sources; a lease held by an instance that died simply expires."""
         with self.session() as s:
-            query = select(Source).where(
-                Source.name.in_(names), or_(Source.lease_until.is_(None), Source.lease_until < now)
-            )
+            query = select(Source).where(Source.name.in_(names))
+            if self.shared:
+                query = query.where(or_(Source.lease_until.is_(None), Source.lease_until < now))
             if not every:
                 query = query.where(or_(Source.next_poll_at.is_(None), Source.next_poll_at <= now))
             rows = list(s.scalars(query.order_by(Source.id).with_for_update(skip_locked=True)))
@@ -276,6 +279,21 @@ class Store:
             )
             return {story_id: count for story_id, count in s.execute(query)}
 
+    def sent_stories(self, recipient: str, kinds: tuple[str, ...] | None = None) -> dict[int, tuple[int, datetime]]:
+        """story id -> (its article count, when) in the last message that carried it to
+        `recipient` (of those `kinds`, default any). A message refused for good does not
+        count: its stories come back in the next one rather than being silently lost."""
+        with self.session() as s:
+            query = (
+                select(DigestStory.story_id, DigestStory.article_count, Digest.created_at)
+                .join(Digest, Digest.id == DigestStory.digest_id)
+                .where(Digest.recipient == recipient, Digest.status != "failed")
+                .order_by(Digest.id)
+            )
+            if kinds is not None:
+                query = query.where(Digest.kind.in_(kinds))
+            return {story_id: (count, when) for story_id, count, when in s.execute(query)}
+
     def queue_digest(self, digest: Digest, stories: list[tuple[int, int, bool]]) -> int | None:
         """Store a built digest with its (story id, article count, is update) items.
         Returns its id, or None when a digest for that period already exists."""
@@ -301,10 +319,10 @@ class Store:
         by one instance; the lease of one that died expires and another takes the digest over."""
         with self.session() as s:
             query = select(Digest).where(
-                Digest.status == "queued",
-                or_(Digest.next_attempt_at.is_(None), Digest.next_attempt_at <= now),
-                or_(Digest.lease_until.is_(None), Digest.lease_until < now),
+                Digest.status == "queued", or_(Digest.next_attempt_at.is_(None), Digest.next_attempt_at <= now)
             )
+            if self.shared:
+                query = query.where(or_(Digest.lease_until.is_(None), Digest.lease_until < now))
             rows = list(s.scalars(query.order_by(Digest.id).with_for_update(skip_locked=True)))
             for row in rows:
                 row.lease_owner, row.lease_until = owner, now + lease
