@@ -51,6 +51,64 @@ class Store:
             s.flush()
             return source
 
+    def ensure_sources(self, wanted: list[tuple[str, str, str]]) -> dict[str, Source]:
+        """`ensure_source` for many (name, kind, location) at once, in one transaction."""
+        with self.session() as s:
+            rows = {row.name: row for row in s.scalars(select(Source))}
+            for name, kind, location in wanted:
+                row = rows.get(name)
+                if row is None:
+                    row = rows[name] = Source(
+                        name=name, kind=kind, location=location, consecutive_failures=0, entries_seen=0, origin="config"
+                    )
+                    s.add(row)
+                elif (row.kind, row.location) != (kind, location):
+                    row.kind, row.location = kind, location
+                    row.etag = row.last_modified = None  # validators of the old URL
+            s.flush()
+            return rows
+
+    def record_polls(self, polls: list[tuple[int, list[CleanArticle], dict]]) -> list[list[tuple[int, str]]]:
+        """Store many polls in one transaction: each is (source id, its articles, the source's
+        new column values). `entries_seen` grows by the new articles. Returns, per poll, the
+        (article id, status) of each article as `store_article` would."""
+        now = utcnow()
+        results = []
+        with self.session() as s:
+            for source_id, articles, fields in polls:
+                stored = _store_batch(s, source_id, articles, now)
+                source = s.get_one(Source, source_id)
+                for key, value in fields.items():
+                    setattr(source, key, value)
+                source.entries_seen += sum(1 for _, status in stored if status == "new")
+                results.append(stored)
+        return results
+
+    def import_sources(self, feeds: list[dict]) -> tuple[list[str], list[str]]:
+        """Add feeds (dicts with name, location and optional interval_minutes, language,
+        tags) as sources of origin "opml". A feed whose URL is already a source is skipped,
+        so importing twice adds nothing. Returns (names added, names skipped)."""
+        added, skipped = [], []
+        with self.session() as s:
+            known_urls = set(s.scalars(select(Source.location)))
+            names = set(s.scalars(select(Source.name)))
+            for feed in feeds:
+                if feed["location"] in known_urls:
+                    skipped.append(feed["name"])
+                    continue
+                name, n = feed["name"], 2
+                while name in names:
+                    name, n = f"{feed['name']} ({n})", n + 1
+                s.add(Source(kind="rss", consecutive_failures=0, entries_seen=0, origin="opml", **{**feed, "name": name}))
+                known_urls.add(feed["location"])
+                names.add(name)
+                added.append(name)
+        return added, skipped
+
+    def imported_sources(self) -> list[Source]:
+        with self.session() as s:
+            return list(s.scalars(select(Source).where(Source.origin == "opml").order_by(Source.id)))
+
     def sources(self) -> list[Source]:
         with self.session() as s:
             return list(s.scalars(select(Source).order_by(Source.name)))
@@ -100,25 +158,7 @@ class Store:
             )
             if same_text is not None and same_text.source_id == source_id:
                 return same_text.id, "unchanged"  # the same text again from the same source
-            row = Article(
-                source_id=source_id,
-                guid=article.guid,
-                url=article.url,
-                canonical_url=article.canonical_url,
-                title=article.title,
-                outlet=article.outlet,
-                author=article.author,
-                language=article.language,
-                published_at=article.published,
-                first_seen_at=now,
-                updated_at=now,
-                text=article.text,
-                lead=article.lead,
-                content_hash=article.content_hash,
-                revision=1,
-                entities=[],
-                duplicate_of=same_text.duplicate_of or same_text.id if same_text else None,
-            )
+            row = _new_article(source_id, article, now, same_text)
             s.add(row)
             s.flush()
             return row.id, "copy" if same_text else "new"
@@ -283,6 +323,73 @@ class Store:
                 "stories": s.scalar(select(func.count(Story.id))),
                 "digests": s.scalar(select(func.count(Digest.id))),
             }
+
+
+def _store_batch(s: Session, source_id: int, articles: list[CleanArticle], now: datetime) -> list[tuple[int, str]]:
+    """`store_article`'s rules for a whole feed with three look-ups instead of three per article."""
+    if not articles:
+        return []
+    by_guid = {
+        row.guid: row
+        for row in s.scalars(
+            select(Article).where(Article.source_id == source_id, Article.guid.in_({a.guid for a in articles}))
+        )
+    }
+    urls = {a.canonical_url for a in articles if a.canonical_url}
+    by_url: dict[str, Article] = {}
+    if urls:
+        for row in s.scalars(select(Article).where(Article.canonical_url.in_(urls)).order_by(Article.id.desc())):
+            by_url[row.canonical_url] = row  # descending ids: the oldest wins
+    by_hash: dict[str, Article] = {}
+    for row in s.scalars(
+        select(Article).where(Article.content_hash.in_({a.content_hash for a in articles})).order_by(Article.id.desc())
+    ):
+        by_hash[row.content_hash] = row
+    results: list[tuple[Article, str]] = []
+    for article in articles:
+        existing = by_guid.get(article.guid) or (by_url.get(article.canonical_url) if article.canonical_url else None)
+        if existing is not None:
+            if existing.content_hash == article.content_hash:
+                results.append((existing, "unchanged"))
+            else:
+                _revise(existing, article, now)
+                results.append((existing, "revised"))
+            continue
+        same_text = by_hash.get(article.content_hash)
+        if same_text is not None and same_text.source_id == source_id:
+            results.append((same_text, "unchanged"))
+            continue
+        row = _new_article(source_id, article, now, same_text)
+        s.add(row)
+        by_guid[article.guid] = row
+        if article.canonical_url:
+            by_url.setdefault(article.canonical_url, row)
+        by_hash.setdefault(article.content_hash, row)
+        results.append((row, "copy" if same_text else "new"))
+    s.flush()
+    return [(row.id, status) for row, status in results]
+
+
+def _new_article(source_id: int, article: CleanArticle, now: datetime, same_text: Article | None) -> Article:
+    return Article(
+        source_id=source_id,
+        guid=article.guid,
+        url=article.url,
+        canonical_url=article.canonical_url,
+        title=article.title,
+        outlet=article.outlet,
+        author=article.author,
+        language=article.language,
+        published_at=article.published,
+        first_seen_at=now,
+        updated_at=now,
+        text=article.text,
+        lead=article.lead,
+        content_hash=article.content_hash,
+        revision=1,
+        entities=[],
+        duplicate_of=(same_text.duplicate_of or same_text.id) if same_text else None,
+    )
 
 
 def _revise(row: Article, article: CleanArticle, now: datetime) -> None:

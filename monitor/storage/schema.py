@@ -51,6 +51,13 @@ class Source(Base):
     etag: Mapped[str | None] = mapped_column(Text)
     last_modified: Mapped[str | None] = mapped_column(Text)
     entries_seen: Mapped[int] = mapped_column(Integer, default=0)
+    # Added by revision 0003_feeds: the last HTTP status, and sources imported from OPML
+    # (origin "opml"; those from config.toml are "config") with their settings.
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    origin: Mapped[str] = mapped_column(String(20), default="config", server_default="config")
+    interval_minutes: Mapped[int | None] = mapped_column(Integer)
+    language: Mapped[str | None] = mapped_column(String(20))
+    tags: Mapped[list | None] = mapped_column(JSON)
 
 
 class Story(Base):
