@@ -17,6 +17,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.policy import SMTP
+from pathlib import Path
 
 from monitor.articles.clean import clean
 from monitor.config import RecipientSettings, Settings, SourceSettings
@@ -27,7 +28,7 @@ from monitor.digests.render import render
 from monitor.errors import PermanentDeliveryError, RuleFileError, SourceError, TransientDeliveryError
 from monitor.matching.engine import Matcher, compile_rules, scan
 from monitor.matching.rulefile import RuleSet, folder_fingerprint, load_rules
-from monitor.sources import feeds, fetch, health, parsers, pool
+from monitor.sources import feeds, fetch, health, opml, parsers, pool
 from monitor.sources.folder import read_folder
 from monitor.stories import clusters
 from monitor.storage.queries import Store
@@ -129,6 +130,16 @@ def all_sources(settings: Settings, store: Store) -> list[SourceSettings]:
                 )
             )
     return sources
+
+
+def import_opml(store: Store, path: Path) -> tuple[list[str], list[str], list[str]]:
+    """Add an OPML file's feeds as sources; returns (added, already known, refused) names."""
+    found, refused = opml.read_opml(path)
+    added, skipped = store.import_sources(
+        [{"name": f.name, "location": f.url, "tags": list(f.tags), "language": f.language} for f in found]
+    )
+    log.info("OPML %s: %d feed(s) added, %d already known, %d refused", path, len(added), len(skipped), len(refused))
+    return added, skipped, refused
 
 
 def _location(settings: Settings, source: SourceSettings) -> str:

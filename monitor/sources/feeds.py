@@ -9,6 +9,7 @@ import logging
 import re
 from datetime import UTC, datetime
 
+import charset_normalizer
 import feedparser
 
 from monitor.articles.clean import clean
@@ -26,6 +27,11 @@ _ENTITY_DECLARATION = re.compile(rb"""<!ENTITY\s[^"'>]*(?:"[^"]*"|'[^']*')?[^>]*
 # A title is a line, not a document; text beyond this is a hostile or broken feed.
 MAX_TITLE_CHARS = 1000
 MAX_BODY_CHARS = 500_000
+_CHARSET = re.compile(r"charset=[\"']?([\w.:-]+)", re.I)
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding=["']([\w.:-]+)""", re.I)
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+# Enough text for charset detection to be sure, little enough to take milliseconds.
+ENCODING_SAMPLE_BYTES = 64 * 1024
 _TAG = re.compile(r"(?is)<(script|style)\b.*?</\1\s*>|<[^>]*>")
 
 
@@ -34,6 +40,7 @@ def parse_feed(
 ) -> list[RawArticle]:
     if not body.strip():
         raise SourceError(f"{source}: empty response body")
+    body, content_type = _repair_encoding(body, content_type)
     headers = {"content-location": url, "content-type": content_type or "application/xml"}
     safe = _ENTITY_DECLARATION.sub(b"", _DOCTYPE_SUBSET.sub(b"", body))
     # No sanitizing: the cleaning stage reduces every body to text (scripts and styles
@@ -52,6 +59,34 @@ def parse_feed(
         except (KeyError, ValueError, TypeError) as exc:
             log.warning("skipping a malformed entry: %s", exc, extra={"source": source})
     return articles
+
+
+def _repair_encoding(body: bytes, content_type: str | None) -> tuple[bytes, str | None]:
+    """A body that is not the UTF-8 it claims (or claims nothing) is re-encoded from the
+    encoding it looks like; feedparser would read it as windows-1252 and garble it."""
+    declared = _declared_encoding(body, content_type)
+    if declared not in (None, "utf-8", "utf8"):
+        return body, content_type  # a real declaration of another encoding: feedparser follows it
+    try:
+        body.decode("utf-8")
+        return body, content_type
+    except UnicodeDecodeError:
+        pass
+    guess = charset_normalizer.from_bytes(body[:ENCODING_SAMPLE_BYTES]).best()
+    if guess is None:
+        return body, content_type
+    text = body.decode(guess.encoding, errors="replace")
+    text = _XML_DECLARATION.sub("<?xml version=\"1.0\" encoding=\"utf-8\"?>", text, count=1)
+    log.info("feed is %s, not the UTF-8 it declared (or no declaration): re-encoded", guess.encoding)
+    return text.encode("utf-8"), "application/xml; charset=utf-8"
+
+
+def _declared_encoding(body: bytes, content_type: str | None) -> str | None:
+    found = _CHARSET.search(content_type or "") or _XML_ENCODING.search(body[:200])
+    if not found:
+        return None
+    value = found.group(1)
+    return (value.decode("ascii", "replace") if isinstance(value, bytes) else value).strip().lower()
 
 
 def _entry(source: str, entry, language: str | None, feed_title: str | None) -> RawArticle:

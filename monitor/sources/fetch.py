@@ -32,6 +32,8 @@ USER_AGENT = f"monitor/{__version__} (media-monitoring feed reader; polls each f
 ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 # HTTP statuses whose Retry-After tells us when to come back (RFC 9110 10.2.3).
 RETRY_AFTER_STATUSES = frozenset({429, 503})
+# A body we do not need is read to its end (to keep the connection) up to this size.
+DRAIN_MAX_BYTES = 64 * 1024
 _MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d+)", re.I)
 
 
@@ -96,6 +98,7 @@ def fetch(
             with http.stream("GET", url, headers=headers) as response:
                 location = response.headers.get("location")
                 if response.is_redirect and location:
+                    _drain(response, deadline)
                     url = str(response.url.join(location))
                     if url in seen:
                         raise SourceError(f"redirect loop: {' -> '.join(seen + [url])}")
@@ -120,9 +123,11 @@ def _answer(response: httpx.Response, url: str, etag, last_modified, deadline: f
     status = response.status_code
     max_age = cache_max_age(response.headers.get("cache-control"))
     if status == 304:
+        _drain(response, deadline)
         return Fetched(url, 304, b"", response.headers.get("etag") or etag,
                        response.headers.get("last-modified") or last_modified, max_age=max_age)
     if status != 200:
+        _drain(response, deadline)
         retry = retry_after(response.headers.get("retry-after")) if status in RETRY_AFTER_STATUSES else None
         wait = f", asked to retry after {retry:.0f} s" if retry is not None else ""
         raise SourceError(f"HTTP {status} {response.reason_phrase}{wait}", retry_after=retry, status=status)
@@ -154,6 +159,17 @@ def read_body(response: httpx.Response, deadline: float, limits: FetchLimits) ->
         if len(body) > cap:
             raise SourceError(f"body larger than the {cap} byte cap (after decompression)")
     return bytes(body)
+
+
+def _drain(response: httpx.Response, deadline: float) -> None:
+    """Read a short body we do not need (304, redirect, error page) to its end: only a
+    response read to its end gives its connection back for reuse; closing it early closes
+    the connection (the reason reader opens a new connection for every 304)."""
+    read = 0
+    for raw in response.iter_raw():
+        read += len(raw)
+        if read > DRAIN_MAX_BYTES or time.monotonic() > deadline:
+            return  # not worth it: let this connection close
 
 
 def _decompressor(encoding: str):
