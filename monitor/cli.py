@@ -1,11 +1,13 @@
 """The command line: each command parses its arguments and calls one function.
 
     monitor run [--once]                     the daemon (or one full cycle, then exit)
-    monitor ingest [--all]                   fetch due sources (or all), match, cluster
+    monitor ingest [--all] [--fetch-only]    fetch due sources (or all), match, cluster
     monitor scan                             match and cluster whatever is not yet done
     monitor digest preview [--recipient N] [--output F]   render without sending
     monitor digest send [--recipient N]      build a digest now and send it
     monitor status [--check]                 sources, counts, digests (--check: exit 1 when unhealthy)
+    monitor sources list                     every source: health, last success, next poll, last error
+    monitor sources import FILE.opml         add the feeds of an OPML file (importing twice adds nothing)
     monitor stories [--json]                 every story with its articles
     monitor stories explain STORY_ID         why each article is in the story
     monitor rules check                      validate the rules folder
@@ -24,7 +26,7 @@ from pathlib import Path
 from monitor import pipeline, reports
 from monitor.config import Settings, load_settings
 from monitor.digests.render import render
-from monitor.errors import ConfigError, RuleFileError, StorageError
+from monitor.errors import ConfigError, RuleFileError, SourceError, StorageError
 from monitor.service import daemon, health, logs
 from monitor.service.lock import AlreadyRunning, sqlite_guard
 from monitor.storage.queries import Store
@@ -44,6 +46,9 @@ def parser() -> argparse.ArgumentParser:
 
     ingest = commands.add_parser("ingest", help="one ingestion pass, then exit", description="Example: monitor ingest --all")
     ingest.add_argument("--all", action="store_true", help="every source, not only those due")
+    ingest.add_argument(
+        "--fetch-only", action="store_true", help="store the new articles and stop; `monitor scan` matches and groups them later"
+    )
 
     commands.add_parser("scan", help="match and cluster articles not yet done", description="Example: monitor scan")
 
@@ -56,6 +61,13 @@ def parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser("status", help="sources, counts and digests", description="Example: monitor status --check")
     status.add_argument("--check", action="store_true", help="exit 1 when the daemon is unhealthy (for health checks)")
+
+    sources = commands.add_parser("sources", help="list or import sources").add_subparsers(dest="action", required=True)
+    sources.add_parser("list", help="every source with its health", description="Example: monitor sources list")
+    opml = sources.add_parser(
+        "import", help="add the feeds of an OPML file", description="Example: monitor sources import subscriptions.opml"
+    )
+    opml.add_argument("file", help="an OPML file, as feed readers export it")
 
     stories = commands.add_parser("stories", help="list stories", description="Example: monitor stories --json")
     stories.add_argument("--json", action="store_true", help="print JSON")
@@ -120,6 +132,8 @@ def dispatch(args, settings: Settings, store: Store) -> int:
             return 1 if found else 0
         print(reports.status(settings, store))
         return 0
+    if args.command == "sources":
+        return sources(args, store)
     if args.command == "stories":
         if args.action == "explain":
             return _print(reports.explain_story(store, args.story_id))
@@ -133,9 +147,12 @@ def dispatch(args, settings: Settings, store: Store) -> int:
         return daemon.run(settings, store, rules, once=args.once)
     if args.command == "ingest":
         report = pipeline.collect(settings, store, every_source=args.all)
-        pipeline.match(store, rules)
-        pipeline.cluster(store)
-        print(f"articles: {report.articles}; failed sources: {report.failed_sources or 'none'}")
+        if not args.fetch_only:
+            pipeline.match(store, rules)
+            pipeline.cluster(store)
+        failed = report.failed_sources
+        shown = ", ".join(failed[:10]) + (f" and {len(failed) - 10} more" if len(failed) > 10 else "")
+        print(f"articles: {report.articles}; failed sources: {len(failed)}{' (' + shown + ')' if failed else ''}")
         return 0
     if args.command == "scan":
         print(f"scanned {pipeline.match(store, rules)} article(s), clustered {pipeline.cluster(store)}")
@@ -143,6 +160,21 @@ def dispatch(args, settings: Settings, store: Store) -> int:
     if args.command == "digest":
         return digest(args, settings, store, rules)
     raise AssertionError(args.command)
+
+
+def sources(args, store: Store) -> int:
+    if args.action == "list":
+        print(reports.sources_text(store))
+        return 0
+    try:
+        added, skipped, refused = pipeline.import_opml(store, Path(args.file))
+    except SourceError as exc:
+        print(f"import failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"{len(added)} feed(s) added, {len(skipped)} already known")
+    for line in refused:
+        print(f"  not imported: {line}")
+    return 0
 
 
 def digest(args, settings: Settings, store: Store, rules: pipeline.LoadedRules) -> int:

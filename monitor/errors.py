@@ -24,7 +24,13 @@ class ConfigError(MonitorError):
 
 
 class SourceError(MonitorError):
-    """One source failed; the others go on."""
+    """One source failed; the others go on. `retry_after` (seconds) is the server's own
+    request to come back later (429/503 Retry-After); `status` the HTTP status, if any."""
+
+    def __init__(self, message: str, retry_after: float | None = None, status: int | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.status = status
 
 
 class RuleFileError(MonitorError):

@@ -10,11 +10,14 @@
 from __future__ import annotations
 
 import logging
-import random
+import queue
+import threading
 import time
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.policy import SMTP
+from pathlib import Path
 
 from monitor.articles.clean import clean
 from monitor.config import RecipientSettings, Settings, SourceSettings
@@ -26,7 +29,7 @@ from monitor.digests.render import render
 from monitor.errors import PermanentDeliveryError, RuleFileError, SourceError, TransientDeliveryError
 from monitor.matching.engine import Matcher, compile_rules, scan
 from monitor.matching.rulefile import RuleSet, folder_fingerprint, load_rules
-from monitor.sources import feeds, fetch
+from monitor.sources import feeds, fetch, health, opml, parsers, pool
 from monitor.sources.folder import read_folder
 from monitor.stories import clusters
 from monitor.storage.queries import Store
@@ -34,8 +37,10 @@ from monitor.storage.schema import Digest
 
 log = logging.getLogger(__name__)
 
-# A failing source is retried after interval * 2^failures, but at least once a day: never given up.
-SOURCE_BACKOFF_MAX = timedelta(hours=24)
+# Feed polls stored per transaction: one commit per 100 feeds (or per second) rather than
+# one per article keeps SQLite's fsyncs out of the way of a 2,000-feed cycle.
+STORE_BATCH = 100
+STORE_EVERY_SECONDS = 1.0
 # A digest the SMTP server deferred is retried after 1, 2, 4 ... minutes, at most every 6 hours.
 DELIVERY_BACKOFF_BASE = timedelta(minutes=1)
 DELIVERY_BACKOFF_MAX = timedelta(hours=6)
@@ -88,10 +93,19 @@ def reload_rules(settings: Settings, current: LoadedRules | None) -> LoadedRules
 
 
 def collect(
-    settings: Settings, store: Store, every_source: bool = False, now: datetime | None = None, owner: str = LOCAL
+    settings: Settings,
+    store: Store,
+    every_source: bool = False,
+    now: datetime | None = None,
+    limits: fetch.FetchLimits | None = None,
+    size: pool.PoolSize | None = None,
+    owner: str = LOCAL,
 ) -> CycleReport:
-    """Fetch the sources that are due (all with `every_source`) and store their articles.
-    Each source is leased first, so instances sharing a database never fetch one twice."""
+    """Read every folder source and every feed that is due (or every feed), store the articles.
+
+    Each source is leased first, so instances sharing a database never read one twice.
+    Feeds are fetched by a pool of threads (per-host limit, one shared keep-alive client),
+    parsed and cleaned in parser processes, and stored here, in this thread, in batches."""
     now = now or now_utc()
     started = time.monotonic()
 
@@ -99,44 +113,156 @@ def collect(
         return now + timedelta(seconds=time.monotonic() - started)
 
     report = CycleReport(articles={"new": 0, "revised": 0, "unchanged": 0, "copy": 0})
-    for source in settings.sources:
-        location = str(settings.resolve(source.path)) if source.kind == "directory" else source.url
-        store.ensure_source(source.name, source.kind, location)
+    sources = all_sources(settings, store)
+    store.ensure_sources([(s.name, s.kind, _location(settings, s)) for s in sources])
     lease = timedelta(minutes=settings.ingest.lease_minutes)
-    claimed = {row.name: row for row in store.claim_sources(owner, [s.name for s in settings.sources], now, lease, every_source)}
-    with fetch.client() as http:
-        for source in settings.sources:
-            row = claimed.get(source.name)
-            if row is None:
-                continue
-            interval = timedelta(minutes=source.interval_minutes or settings.ingest.interval_minutes)
-            try:
-                raws, http_state = _read_source(settings, source, http, row)
-            except SourceError as exc:
-                failures = row.consecutive_failures + 1
-                delay = min(interval * 2 ** min(failures, 16), SOURCE_BACKOFF_MAX) * random.uniform(0.8, 1.0)
-                store.record_source_failure(row.id, str(exc), finished() + delay)
-                log.warning("source failed (%d in a row), next try in %s: %s", failures, delay, exc, extra={"source": source.name})
-                report.failed_sources.append(source.name)
-                continue
-            for raw in raws:
-                article_id, status = store.store_article(row.id, clean(raw))
-                report.articles[status] += 1
-                if status != "unchanged":
-                    log.info("article %s: %s", status, raw.title[:80], extra={"source": source.name, "article_id": article_id})
-            # Never two fetches of one source within one interval.
-            store.record_source_success(row.id, len(raws), finished() + interval, **http_state)
+    folders = [s.name for s in sources if s.kind == "directory"]
+    feeds_ = [s.name for s in sources if s.kind != "directory"]
+    # Folders are cheap to read and read every cycle; feeds only when due.
+    claimed = {row.name: row for row in store.claim_sources(owner, folders, now, lease, every=True)}
+    claimed |= {row.name: row for row in store.claim_sources(owner, feeds_, now, lease, every=every_source)}
+    due = []
+    for source in sources:
+        row = claimed.get(source.name)
+        if row is None:
+            continue
+        if source.kind == "directory":
+            _collect_folder(settings, store, source, row, report, finished())
+        else:
+            due.append((source, row))
+    if due:
+        _collect_feeds(settings, store, due, report, finished, limits or fetch.FetchLimits(), size or pool.PoolSize())
     return report
 
 
-def _read_source(settings: Settings, source: SourceSettings, http, row) -> tuple[list, dict]:
-    if source.kind == "directory":
-        return list(read_folder(source.name, settings.resolve(source.path))), {}
-    fetched = fetch.fetch(http, source.url, row.etag, row.last_modified)
-    state = {"etag": fetched.etag, "last_modified": fetched.last_modified}
-    if fetched.not_modified:
-        return [], state
-    return feeds.parse_feed(source.name, fetched.body, fetched.url, source.language, fetched.content_type), state
+def all_sources(settings: Settings, store: Store) -> list[SourceSettings]:
+    """The sources of config.toml, then those imported from OPML (a config name wins)."""
+    sources = list(settings.sources)
+    names = {s.name for s in sources}
+    for row in store.imported_sources():
+        if row.name not in names:
+            sources.append(
+                SourceSettings(
+                    name=row.name, kind="rss", url=row.location, interval_minutes=row.interval_minutes,
+                    language=row.language, tags=tuple(row.tags or ()),
+                )
+            )
+    return sources
+
+
+def import_opml(store: Store, path: Path) -> tuple[list[str], list[str], list[str]]:
+    """Add an OPML file's feeds as sources; returns (added, already known, refused) names."""
+    found, refused = opml.read_opml(path)
+    added, skipped = store.import_sources(
+        [{"name": f.name, "location": f.url, "tags": list(f.tags), "language": f.language} for f in found]
+    )
+    log.info("OPML %s: %d feed(s) added, %d already known, %d refused", path, len(added), len(skipped), len(refused))
+    return added, skipped, refused
+
+
+def _location(settings: Settings, source: SourceSettings) -> str:
+    return str(settings.resolve(source.path)) if source.kind == "directory" else source.url
+
+
+def _interval(settings: Settings, source: SourceSettings) -> timedelta:
+    return timedelta(minutes=source.interval_minutes or settings.ingest.interval_minutes)
+
+
+def _collect_folder(settings: Settings, store: Store, source: SourceSettings, row, report: CycleReport, now: datetime) -> None:
+    interval = _interval(settings, source)
+    try:
+        raws = list(read_folder(source.name, settings.resolve(source.path)))
+    except SourceError as exc:
+        failures = row.consecutive_failures + 1
+        store.record_source_failure(row.id, str(exc), health.after_failure(now, interval, failures, None))
+        log.warning("source failed (%d in a row): %s", failures, exc, extra={"source": source.name})
+        report.failed_sources.append(source.name)
+        return
+    for raw in raws:
+        article_id, status = store.store_article(row.id, clean(raw))
+        report.articles[status] += 1
+        if status != "unchanged":
+            log.info("article %s: %s", status, raw.title[:80], extra={"source": source.name, "article_id": article_id})
+    store.record_source_success(row.id, len(raws), now + interval)
+
+
+def _collect_feeds(settings: Settings, store: Store, due: list, report: CycleReport, clock, limits, size) -> None:
+    by_id = {row.id: (source, row) for source, row in due}
+    jobs = [pool.FeedJob(row.id, source.url, row.etag, row.last_modified) for source, row in due]
+    answers: queue.SimpleQueue = queue.SimpleQueue()
+    with parsers.parser_pool() as parsing:  # forked before the fetch threads start
+
+        def on_result(job: pool.FeedJob, answer) -> None:  # runs in a fetch thread
+            if isinstance(answer, SourceError) or answer.not_modified:
+                answers.put((job, answer, None))
+                return
+            source = by_id[job.key][0]
+            args = (source.name, answer.body, answer.url, source.language, answer.content_type)
+            try:
+                future = parsing.submit(feeds.parse_and_clean, *args)
+            except BrokenProcessPool:  # a parser process died (killed from outside): parse here
+                answers.put((job, answer, feeds.parse_and_clean(*args)))
+                return
+            future.add_done_callback(lambda done: answers.put((job, answer, _parsed(done))))
+
+        fetcher = threading.Thread(target=pool.fetch_all, args=(jobs, on_result, size, limits), name="fetch-pool")
+        fetcher.start()
+        batch, flushed = [], time.monotonic()
+        for _ in jobs:
+            job, answer, parsed = answers.get()
+            # Next polls count from when the answer came: never two fetches within one interval.
+            batch.append(_poll(settings, by_id[job.key], answer, parsed, clock(), report))
+            if len(batch) >= STORE_BATCH or time.monotonic() - flushed > STORE_EVERY_SECONDS:
+                _store_polls(store, batch, by_id, report)
+                batch, flushed = [], time.monotonic()
+        _store_polls(store, batch, by_id, report)
+        fetcher.join()
+
+
+def _parsed(future) -> tuple[list, str | None]:
+    try:
+        return future.result()
+    except Exception as exc:  # the parser process died on this feed
+        return [], f"parser process failed: {exc.__class__.__name__}: {exc}"
+
+
+def _poll(settings: Settings, entry, answer, parsed, now: datetime, report: CycleReport) -> tuple[int, list, dict]:
+    """One feed's answer as (source id, articles, the source's new health and HTTP state)."""
+    source, row = entry
+    interval = _interval(settings, source)
+    articles, parse_error = parsed or ([], None)
+    error = answer if isinstance(answer, SourceError) else (SourceError(parse_error) if parse_error else None)
+    status = answer.status  # None when no HTTP answer came
+    if error is None:
+        return row.id, articles, {
+            "last_attempt_at": now, "last_success_at": now, "last_error": None, "failing_since": None,
+            "consecutive_failures": 0, "next_poll_at": health.after_success(now, interval, answer.max_age),
+            "etag": answer.etag, "last_modified": answer.last_modified, "last_status": status,
+            "lease_owner": None, "lease_until": None,
+        }
+    failures = row.consecutive_failures + 1
+    next_poll = health.after_failure(now, interval, failures, error.retry_after)
+    log.warning("source failed (%d in a row), next try at %s: %s", failures, next_poll, error, extra={"source": source.name})
+    report.failed_sources.append(source.name)
+    return row.id, [], {
+        "last_attempt_at": now, "last_error": str(error)[:2000], "failing_since": row.failing_since or now,
+        "consecutive_failures": failures, "next_poll_at": next_poll, "last_status": status,
+        "lease_owner": None, "lease_until": None,
+    }
+
+
+def _store_polls(store: Store, batch: list, by_id: dict, report: CycleReport) -> None:
+    if not batch:
+        return
+    for (source_id, _, _), stored in zip(batch, store.record_polls(batch)):
+        counts = {status: 0 for status in report.articles}
+        for _, status in stored:
+            counts[status] += 1
+        for status, count in counts.items():
+            report.articles[status] += count
+        if counts["new"] or counts["revised"]:
+            log.info("feed polled: %d new, %d revised, %d copies", counts["new"], counts["revised"], counts["copy"],
+                     extra={"source": by_id[source_id][0].name})
 
 
 # -- match and cluster --------------------------------------------------------------------

@@ -7,6 +7,7 @@ import json
 from monitor.config import Settings
 from monitor.digests.schedule import describe
 from monitor.pipeline import now_utc, period_key
+from monitor.sources import health
 from monitor.storage.queries import Store
 
 
@@ -87,14 +88,31 @@ def explain_article(store: Store, article_id: int) -> str | None:
     return "\n".join(lines)
 
 
+def sources_text(store: Store) -> str:
+    """`monitor sources list`: one block per source, its health and last error in words."""
+    now = now_utc()
+    rows = store.sources()
+    lines = []
+    for source in rows:
+        tags = f" [{', '.join(source.tags)}]" if source.tags else ""
+        lines.append(f"{source.name} ({source.kind}, from {source.origin}){tags}: {health.describe(source, now)}")
+        lines.append(f"    {source.location}")
+        lines.append(
+            f"    last success {_iso(source.last_success_at) or 'never'}; next poll {_iso(source.next_poll_at) or 'now'}; "
+            f"entries seen {source.entries_seen}; last HTTP status {source.last_status or '-'}"
+        )
+    states = [health.state(s.failing_since, s.consecutive_failures, s.last_success_at, s.last_status) for s in rows]
+    summary = ", ".join(f"{states.count(word)} {word}" for word in ("ok", "new", "failing", "rate-limited") if word in states)
+    return "\n".join(lines + [f"{len(rows)} source(s): {summary or 'none'}"])
+
+
 def status(settings: Settings, store: Store) -> str:
     now = now_utc()
     counts = store.counts()
     lines = ["counts: " + ", ".join(f"{k} {v}" for k, v in counts.items()), "", "sources:"]
     for source in store.sources():
-        health = "OK" if source.failing_since is None else f"FAILING since {_iso(source.failing_since)}: {source.last_error}"
         lines.append(
-            f"  {source.name} ({source.kind}) {health}; last success {_iso(source.last_success_at) or 'never'}, "
+            f"  {source.name} ({source.kind}) {health.describe(source, now)}; last success {_iso(source.last_success_at) or 'never'}, "
             f"next poll {_iso(source.next_poll_at) or 'now'}, entries seen {source.entries_seen}"
         )
     lines += ["", "recipients:"]

@@ -69,3 +69,104 @@ def test_not_a_feed_is_an_error_not_a_crash(tmp_path, feed_server):
     report = pipeline.run_cycle(settings, store, rules, every_source=True)
     assert report.failed_sources == ["Steppe Wire"] and store.counts()["articles"] == 0
     store.close()
+
+
+# -- many feeds: per-host limit, kept-alive connections, health ---------------------------
+
+from datetime import UTC, datetime, timedelta  # noqa: E402
+import random  # noqa: E402
+
+from monitor import cli  # noqa: E402
+from monitor.sources import health  # noqa: E402
+from monitor.sources.pool import PoolSize  # noqa: E402
+from tests.hostile_server import GOOD, HostileServer  # noqa: E402
+
+
+def many_feeds(tmp_path, server, count):
+    for n in range(count):
+        body = GOOD.replace(b"item-", f"f{n}-".encode()).replace(b"Item number", f"Feed {n} item".encode())
+        server.cases[f"/feed-{n}"] = lambda h, body=body, n=n: h.etagged(body, f'"v{n}"', pause=0.02)
+    sources = "".join(f'[[sources]]\nname = "feed {n}"\nkind = "rss"\nurl = "{server.url}/feed-{n}"\n' for n in range(count))
+    settings = load_settings(write_config(tmp_path, sources=sources))
+    return settings, Store.open(settings.database_url)
+
+
+def test_one_host_gets_one_request_at_a_time_over_one_kept_alive_connection(tmp_path):
+    server = HostileServer()
+    try:
+        settings, store = many_feeds(tmp_path, server, 12)
+        report = pipeline.collect(settings, store, every_source=True, size=PoolSize(workers=8, per_host=1))
+        assert report.articles["new"] == 36 and not report.failed_sources
+        assert server.max_in_flight == 1 and server.connections == 1
+        # Second cycle: every feed answers 304 over one connection again, nothing is added.
+        server.connections = 0
+        report = pipeline.collect(settings, store, every_source=True, size=PoolSize(workers=8, per_host=1))
+        assert report.articles["new"] == 0 and server.connections == 1 and len(server.requests) == 24
+        assert all(s.last_status == 304 and s.entries_seen == 3 for s in store.sources() if s.kind == "rss")
+        store.close()
+    finally:
+        server.close()
+
+
+def test_per_host_limit_allows_that_many_at_once_and_no_more(tmp_path):
+    server = HostileServer()
+    try:
+        settings, store = many_feeds(tmp_path, server, 12)
+        pipeline.collect(settings, store, every_source=True, size=PoolSize(workers=8, per_host=3))
+        assert 1 < server.max_in_flight <= 3 and server.connections <= 3
+        store.close()
+    finally:
+        server.close()
+
+
+def test_backoff_grows_with_jitter_and_never_exceeds_a_day():
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    hour = timedelta(hours=1)
+    delays = [health.after_failure(now, hour, n, None, random.Random(n)) - now for n in range(1, 12)]
+    assert timedelta(minutes=12) <= delays[0] <= timedelta(minutes=15)
+    assert all(b > a for a, b in zip(delays[:6], delays[1:6]))  # doubling beats the 20 % jitter
+    assert max(delays) <= health.MAX_DELAY and delays[-1] >= health.MAX_DELAY * 0.8
+    assert health.after_failure(now, hour, 1000, 10**9) - now == health.MAX_DELAY  # retried at least daily
+    assert health.after_failure(now, hour, 1, 7200) - now == timedelta(hours=2)  # Retry-After honoured
+    spread = {health.after_failure(now, hour, 3, None) for _ in range(20)}
+    assert len(spread) > 1  # jitter: feeds failing together do not come back together
+    assert health.after_success(now, hour, 7200) - now == 2 * hour  # max-age is a lower bound
+    assert health.after_success(now, hour, 60) - now == hour
+    assert health.after_success(now, hour, 10**8) - now == health.MAX_DELAY
+
+
+OPML = """<?xml version="1.0"?><opml version="2.0"><head><title>desk</title></head><body>
+<outline text="Central Asia"><outline text="Steppe Wire" type="rss" xmlUrl="{url}/feed.xml" language="en"/>
+<outline text="Gone" type="rss" xmlUrl="{url}/gone.xml"/></outline>
+<outline text="Local file" xmlUrl="file:///etc/passwd"/></body></opml>"""
+
+
+def test_opml_import_is_idempotent_and_its_feeds_are_ingested_and_listed(tmp_path, feed_server, capsys):
+    feed_server.routes["/feed.xml"] = (200, {"Content-Type": "application/rss+xml"}, RSS)
+    feed_server.routes["/gone.xml"] = (410, {}, b"gone")
+    config = str(write_config(tmp_path))
+    opml = tmp_path / "desk.opml"
+    opml.write_text(OPML.format(url=feed_server.url), encoding="utf-8")
+    assert cli.main(["--config", config, "sources", "import", str(opml)]) == 0
+    assert "2 feed(s) added" in capsys.readouterr().out
+    assert cli.main(["--config", config, "sources", "import", str(opml)]) == 0
+    out = capsys.readouterr().out
+    assert "0 feed(s) added, 2 already known" in out and "file:///etc/passwd" in out
+    assert cli.main(["--config", config, "ingest", "--all"]) == 0
+    assert cli.main(["--config", config, "sources", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "Steppe Wire (rss, from opml) [Central Asia]: ok" in listing
+    assert "Gone (rss, from opml) [Central Asia]: failing: 1 failure(s) in a row" in listing and "HTTP 410 Gone" in listing
+    assert cli.main(["--config", config, "status"]) == 0
+    assert "HTTP 410 Gone" in capsys.readouterr().out
+    store = Store.open(load_settings(config).database_url)
+    assert {s.name: s.entries_seen for s in store.sources()}["Steppe Wire"] == 2
+    store.close()
+
+
+def test_a_broken_opml_file_is_a_clear_error(tmp_path, capsys):
+    config = str(write_config(tmp_path))
+    bad = tmp_path / "bad.opml"
+    bad.write_text("<opml><body><outline", encoding="utf-8")
+    assert cli.main(["--config", config, "sources", "import", str(bad)]) == 1
+    assert "not valid OPML" in capsys.readouterr().err

@@ -53,6 +53,13 @@ class Source(Base):
     entries_seen: Mapped[int] = mapped_column(Integer, default=0)
     lease_owner: Mapped[str | None] = mapped_column(String(64))  # the instance fetching it now
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # after this, anyone may take it
+    # Added by revision 0003_feeds: the last HTTP status, and sources imported from OPML
+    # (origin "opml"; those from config.toml are "config") with their settings.
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    origin: Mapped[str] = mapped_column(String(20), default="config", server_default="config")
+    interval_minutes: Mapped[int | None] = mapped_column(Integer)
+    language: Mapped[str | None] = mapped_column(String(20))
+    tags: Mapped[list | None] = mapped_column(JSON)
 
 
 class Story(Base):

@@ -1,14 +1,14 @@
 """instances: daemon heartbeats for health checks
 
 Revision ID: 0006_service
-Revises: 0001
+Revises: 0003_feeds
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_service"
-down_revision = "0001"
+down_revision = "0003_feeds"
 branch_labels = None
 depends_on = None
 
