@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run once test check-rules image-check soak clean
+.PHONY: run once test check-rules bench-matching image-check soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,12 @@ once: $(STAMP)         ## one full cycle now (every source, every digest), then 
 test: $(STAMP)         ## the whole test suite
 	$(BIN)/python -m pytest
 
-check-rules: $(STAMP)  ## validate rules/ without starting the daemon
+check-rules: $(STAMP)  ## validate rules/ and run their self-tests without starting the daemon
 	$(BIN)/monitor rules check
+	$(BIN)/monitor rules test
+
+bench-matching: $(STAMP)  ## matching speed at 10..100,000 rules against one regex per rule (slow)
+	$(BIN)/python benchmarks/matching.py
 
 image-check:           ## build the container image with podman (no registry needed) and run a cycle in it
 	bash deploy/image-check.sh

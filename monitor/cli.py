@@ -3,6 +3,7 @@
     monitor run [--once]                     the daemon (or one full cycle, then exit)
     monitor ingest [--all] [--fetch-only]    fetch due sources (or all), match, cluster
     monitor scan                             match and cluster whatever is not yet done
+    monitor scan --jsonl FILE                backtest the rules on an archive (throwaway database)
     monitor digest preview [--recipient N] [--output F]   render without sending
     monitor digest send [--recipient N]      build a digest now and send it
     monitor status [--check]                 sources, counts, digests (--check: exit 1 when unhealthy)
@@ -10,7 +11,8 @@
     monitor sources import FILE.opml         add the feeds of an OPML file (importing twice adds nothing)
     monitor stories [--json]                 every story with its articles
     monitor stories explain STORY_ID         why each article is in the story
-    monitor rules check                      validate the rules folder
+    monitor rules check                      validate the rules folder (exit 1 on an error)
+    monitor rules test                       run the [[example]] self-tests of every rule
     monitor rules explain ARTICLE_ID         the evidence behind each match
     monitor db upgrade                       apply database migrations
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from contextlib import nullcontext
 from pathlib import Path
@@ -50,7 +53,11 @@ def parser() -> argparse.ArgumentParser:
         "--fetch-only", action="store_true", help="store the new articles and stop; `monitor scan` matches and groups them later"
     )
 
-    commands.add_parser("scan", help="match and cluster articles not yet done", description="Example: monitor scan")
+    scan = commands.add_parser(
+        "scan", help="match and cluster articles not yet done, or backtest an archive",
+        description="Examples: monitor scan; monitor scan --jsonl archive.jsonl > results.jsonl",
+    )
+    scan.add_argument("--jsonl", metavar="FILE", help="backtest: articles as JSON Lines, results printed as JSON Lines")
 
     digest = commands.add_parser("digest", help="preview or send digests").add_subparsers(dest="action", required=True)
     preview = digest.add_parser("preview", help="render without sending", description="Example: monitor digest preview --output /tmp/d.html")
@@ -77,6 +84,7 @@ def parser() -> argparse.ArgumentParser:
 
     rules = commands.add_parser("rules", help="check or explain rules").add_subparsers(dest="action", required=True)
     rules.add_parser("check", help="validate the rules folder", description="Example: monitor rules check")
+    rules.add_parser("test", help="run the rules' [[example]] self-tests", description="Example: monitor rules test")
     explain = rules.add_parser("explain", help="the evidence behind an article's matches", description="Example: monitor rules explain 3")
     explain.add_argument("article_id", type=int)
 
@@ -87,13 +95,16 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logs.setup(getattr(args, "log_format", None) or "text", args.verbose)
+    stream = sys.stderr if getattr(args, "jsonl", None) else sys.stdout  # --jsonl prints results on stdout
+    logs.setup(getattr(args, "log_format", None) or "text", args.verbose, stream)
     try:
         settings = load_settings(args.config)
         if getattr(args, "log_format", None) is None and settings.log.format != "text":
-            logs.setup(settings.log.format, args.verbose)
-        if args.command == "rules" and args.action == "check":
-            return rules_check(settings)
+            logs.setup(settings.log.format, args.verbose, stream)
+        if args.command == "rules" and args.action in ("check", "test"):
+            return rules_check(settings) if args.action == "check" else rules_test(settings)
+        if args.command == "scan" and args.jsonl:
+            return scan_jsonl(settings, Path(args.jsonl))
         store = Store.open(settings.database_url)
         try:
             with sqlite_guard(settings.database_url) if _writes(args) else nullcontext():
@@ -209,12 +220,42 @@ def _recipient(settings: Settings, name: str | None):
 
 
 def rules_check(settings: Settings) -> int:
-    from monitor.matching.rulefile import load_rules
+    from monitor.matching.folder import load_folder
 
-    ruleset = load_rules(settings.rules_dir)
+    ruleset = load_folder(settings.rules_dir)
+    for error in ruleset.errors:
+        print(error, file=sys.stderr)
+    if ruleset.errors:
+        return 1
     print(f"{len(ruleset.rules)} rule(s), {len(ruleset.entities)} entit(ies): OK")
     for rule in ruleset.rules:
-        print(f"  {rule.id}: {rule.title} ({len(rule.terms)} terms, threshold {rule.threshold:g}, {rule.alert})")
+        kind = "query" if rule.query is not None else f"{len(rule.terms)} terms"
+        print(f"  {rule.id}: {rule.title} ({kind}, threshold {rule.threshold:g}, {len(rule.examples)} examples, {rule.alert})")
+    return 0
+
+
+def rules_test(settings: Settings) -> int:
+    from monitor.matching.selftest import run_examples
+
+    if rules_check(settings):
+        return 1
+    outcomes = run_examples(pipeline.reload_rules(settings, None).matcher)
+    for outcome in outcomes:
+        print(outcome.describe())
+    failed = sum(not o.passed for o in outcomes)
+    print(f"{len(outcomes)} example(s), {failed} failed")
+    return 1 if failed else 0
+
+
+def scan_jsonl(settings: Settings, path: Path) -> int:
+    from monitor.backtest import backtest_file
+
+    if not path.is_file():
+        print(f"{path}: no such file", file=sys.stderr)
+        return 1
+    logging.getLogger("monitor").setLevel(logging.WARNING)  # one log line per article is noise here
+    count = backtest_file(path, pipeline.reload_rules(settings, None), sys.stdout, sys.stderr)
+    print(f"{count} article(s) scanned", file=sys.stderr)
     return 0
 
 

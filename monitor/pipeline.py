@@ -26,9 +26,10 @@ from monitor.digests.build import DigestContent, SentBefore, arrange, select_sto
 from monitor.digests.compose import compose
 from monitor.digests import schedule
 from monitor.digests.render import render
-from monitor.errors import PermanentDeliveryError, RuleFileError, SourceError, TransientDeliveryError
+from monitor.errors import PermanentDeliveryError, SourceError, TransientDeliveryError
 from monitor.matching.engine import Matcher, compile_rules, scan
-from monitor.matching.rulefile import RuleSet, folder_fingerprint, load_rules
+from monitor.matching.folder import load_folder
+from monitor.matching.rulefile import RuleSet, folder_fingerprint
 from monitor.sources import feeds, fetch, health, opml, parsers, pool
 from monitor.sources.folder import read_folder
 from monitor.stories import clusters
@@ -74,17 +75,20 @@ def now_utc() -> datetime:
 
 
 def reload_rules(settings: Settings, current: LoadedRules | None) -> LoadedRules:
-    """The rules folder as it is now; on an error, log it and keep the last good rules."""
+    """The rules folder as it is now, file by file.
+
+    A file that fails to parse or validate is logged with file, line, column and reason,
+    and its previous good version stays in force; the other files take effect. At start-up
+    (no current rules) any error stops the start, so a typo is seen at once.
+    """
     folder = settings.rules_dir
     if current is not None and folder_fingerprint(folder) == current.ruleset.fingerprint:
         return current
-    try:
-        ruleset = load_rules(folder)
-    except RuleFileError as exc:
-        if current is None:
-            raise
-        log.error("rules not reloaded, keeping the last good rules: %s", exc)
-        return current
+    ruleset = load_folder(folder, current.ruleset if current is not None else None)
+    if ruleset.errors and current is None:
+        raise ruleset.errors[0]
+    for error in ruleset.errors:
+        log.error("rule file not (re)loaded: %s", error)
     log.info("rules loaded: %s", ", ".join(ruleset.ids))
     return LoadedRules(ruleset, compile_rules(ruleset))
 

@@ -46,19 +46,28 @@ def load_entities(folder: Path) -> dict[str, Entity]:
     """Every entity in `folder/*.toml`; duplicate ids and malformed entries are errors."""
     entities: dict[str, Entity] = {}
     for path in sorted(folder.glob("*.toml")) if folder.is_dir() else ():
-        text, data = read_toml(path)
-        unknown = set(data) - {"entity"}
-        if unknown:
-            key = sorted(unknown)[0]
-            raise RuleFileError(str(path), f"unknown key {key!r} (entity files hold [[entity]] tables)", line_of(text, key))
-        for raw in data.get("entity", []):
-            entity = _entity(path, text, raw)
-            if entity.id in entities:
-                raise RuleFileError(
-                    str(path), f"entity id {entity.id!r} already defined in {entities[entity.id].file}", line_of(text, entity.id)
-                )
-            entities[entity.id] = entity
+        merge_entities(entities, parse_entity_file(path))
     return entities
+
+
+def parse_entity_file(path: Path) -> tuple[Entity, ...]:
+    """The entities of one file; RuleFileError on anything malformed."""
+    text, data = read_toml(path)
+    unknown = set(data) - {"entity"}
+    if unknown:
+        key = sorted(unknown)[0]
+        raise RuleFileError(str(path), f"unknown key {key!r} (entity files hold [[entity]] tables)", line_of(text, key))
+    return tuple(_entity(path, text, raw) for raw in data.get("entity", []))
+
+
+def merge_entities(entities: dict[str, Entity], new: tuple[Entity, ...]) -> None:
+    """Add `new` to `entities`, refusing an id already defined (by another file or twice)."""
+    for entity in new:
+        if entity.id in entities:
+            text = Path(entity.file).read_text(encoding="utf-8", errors="replace")
+            raise RuleFileError(entity.file, f"entity id {entity.id!r} already defined in {entities[entity.id].file}", line_of(text, entity.id))
+    for entity in new:
+        entities[entity.id] = entity
 
 
 def _entity(path: Path, text: str, raw: dict) -> Entity:

@@ -13,23 +13,42 @@
     "peacekeeping force" = 0.5      # a word or phrase, case-insensitive
     "sanction*" = 1.0               # trailing * : any word starting so
 
-The whole folder is validated at once; errors name file and line, and the caller keeps
-the previous rules when a new set fails to load.
+    query = '(@csto OR "collective security") AND NOT sport*'   # optional, Lucene syntax:
+                                    # see query.py; with a query, [terms] is optional: without
+                                    # it each positive query term scores its weight (default 1)
+
+    [[example]]                     # self-tests, run by `monitor rules test`
+    title = "CSTO troops land in Almaty"
+    text = "..."
+    match = true                    # or false: a look-alike the rule must ignore
+
+Errors name file, line and column. `folder.py` loads the whole folder file by file and
+keeps a broken file's previous good version.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from monitor.errors import RuleFileError
 from monitor.matching.entities import Entity, load_entities
-from monitor.matching.tomlfile import line_of, read_toml
+from monitor.matching.query import Node, QueryError, parse_query, terms_of, triggers
+from monitor.matching.tomlfile import line_of, locate, read_toml
 
-RULE_KEYS = {"id", "title", "description", "alert", "threshold", "terms", "exclude"}
+RULE_KEYS = {"id", "title", "description", "alert", "threshold", "terms", "exclude", "query", "example"}
+EXAMPLE_KEYS = {"title", "text", "match", "note"}
 ALERT_KINDS = ("digest", "immediate")
 ENTITY_FOLDER = "entities"
+
+
+@dataclass(frozen=True)
+class Example:
+    title: str
+    text: str
+    match: bool  # must the rule fire on it?
+    line: int | None
 
 
 @dataclass(frozen=True)
@@ -42,6 +61,16 @@ class Rule:
     terms: tuple[tuple[str, float], ...]  # (term, weight); "@id" for an entity
     exclude: tuple[str, ...]
     file: str
+    query: Node | None = None
+    query_text: str = ""
+    examples: tuple[Example, ...] = ()
+
+    @property
+    def triggers(self) -> frozenset[str]:
+        """The terms whose mention makes the rule worth evaluating (percolator candidates)."""
+        if self.query is not None:
+            return triggers(self.query) or frozenset(t.key for t in terms_of(self.query))
+        return frozenset(term for term, weight in self.terms if weight > 0)
 
 
 @dataclass(frozen=True)
@@ -49,6 +78,9 @@ class RuleSet:
     rules: tuple[Rule, ...]
     entities: dict[str, Entity]
     fingerprint: str  # hash of every file's bytes: changes when any file is edited
+    # path -> (sha256 of the bytes, the Rule or the tuple of Entities) of the version in force
+    versions: dict[str, tuple[str, object]] = field(default_factory=dict)
+    errors: tuple[RuleFileError, ...] = ()  # files not loaded as they are now (older version kept)
 
     def get(self, rule_id: str) -> Rule | None:
         return next((rule for rule in self.rules if rule.id == rule_id), None)
@@ -68,19 +100,16 @@ def folder_fingerprint(folder: Path) -> str:
 
 def load_rules(folder: Path) -> RuleSet:
     """Load and validate every rule and entity file under `folder`; raise on the first error."""
-    if not folder.is_dir():
-        raise RuleFileError(str(folder), "rules folder does not exist")
-    entities = load_entities(folder / ENTITY_FOLDER)
-    rules: dict[str, Rule] = {}
-    for path in sorted(folder.glob("*.toml")):
-        rule = _rule(path, entities)
-        if rule.id in rules:
-            raise RuleFileError(str(path), f"rule id {rule.id!r} already used by {rules[rule.id].file}", 1)
-        rules[rule.id] = rule
-    return RuleSet(tuple(rules.values()), entities, folder_fingerprint(folder))
+    from monitor.matching.folder import load_folder
+
+    ruleset = load_folder(folder)
+    if ruleset.errors:
+        raise ruleset.errors[0]
+    return ruleset
 
 
-def _rule(path: Path, entities: dict[str, Entity]) -> Rule:
+def parse_rule(path: Path, entities: dict[str, Entity]) -> Rule:
+    """One rule file, validated against the entities; RuleFileError on anything wrong."""
     text, data = read_toml(path)
 
     def fail(message: str, needle: str | None = None) -> RuleFileError:
@@ -98,9 +127,10 @@ def _rule(path: Path, entities: dict[str, Entity]) -> Rule:
     threshold = data.get("threshold", 1.0)
     if not isinstance(threshold, int | float) or isinstance(threshold, bool) or threshold <= 0:
         raise fail("threshold must be a positive number", "threshold")
-    terms = data.get("terms")
-    if not isinstance(terms, dict) or not terms:
-        raise fail("a rule needs a [terms] table with at least one term = weight", "terms")
+    query, query_text = _query(path, text, data, entities)
+    terms = data.get("terms", {} if query is not None else None)
+    if not isinstance(terms, dict) or (not terms and query is None):
+        raise fail("a rule needs a query or a [terms] table with at least one term = weight", "terms")
     for term, weight in terms.items():
         if not isinstance(weight, int | float) or isinstance(weight, bool):
             raise fail(f"term {term!r}: the weight must be a number", term)
@@ -120,4 +150,40 @@ def _rule(path: Path, entities: dict[str, Entity]) -> Rule:
         terms=tuple((term, float(weight)) for term, weight in terms.items()),
         exclude=tuple(exclude),
         file=str(path),
+        query=query,
+        query_text=query_text,
+        examples=_examples(path, text, data.get("example", [])),
     )
+
+
+def _query(path: Path, text: str, data: dict, entities: dict[str, Entity]) -> tuple[Node | None, str]:
+    raw = data.get("query")
+    if raw is None:
+        return None, ""
+    if not isinstance(raw, str):
+        raise RuleFileError(str(path), "query must be a string", line_of(text, "query"))
+    try:
+        node = parse_query(raw)
+    except QueryError as exc:
+        raise RuleFileError(str(path), str(exc), *locate(text, raw, exc.position, "query")) from exc
+    for term in terms_of(node, positive=False):
+        if term.key.startswith("@") and term.key[1:] not in entities:
+            line, column = locate(text, raw, raw.find(term.key), "query")
+            raise RuleFileError(str(path), f"query: no entity {term.key[1:]!r} in {ENTITY_FOLDER}/", line, column)
+    return node, raw
+
+
+def _examples(path: Path, text: str, raw: list) -> tuple[Example, ...]:
+    examples = []
+    if not isinstance(raw, list):
+        raise RuleFileError(str(path), "examples are written as [[example]] tables", line_of(text, "example"))
+    lines = [n for n, line in enumerate(text.splitlines(), start=1) if line.strip() == "[[example]]"]
+    for index, item in enumerate(raw):
+        line = lines[index] if index < len(lines) else None
+        unknown = set(item) - EXAMPLE_KEYS
+        if unknown:
+            raise RuleFileError(str(path), f"example: unknown key {sorted(unknown)[0]!r} (known: {', '.join(sorted(EXAMPLE_KEYS))})", line)
+        if not isinstance(item.get("match"), bool) or not isinstance(item.get("text", ""), str):
+            raise RuleFileError(str(path), "an example needs text = \"...\" and match = true or false", line)
+        examples.append(Example(str(item.get("title", "")), item.get("text", ""), item["match"], line))
+    return tuple(examples)

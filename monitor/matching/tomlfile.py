@@ -31,3 +31,13 @@ def line_of(text: str, needle: str) -> int | None:
         if re.search(rf"(^|[\s\"'\[.]){re.escape(needle)}($|[\s\"'\].=])", line):
             return number
     return None
+
+
+def locate(text: str, value: str, position: int, key: str) -> tuple[int | None, int | None]:
+    """(line, column) in the file of character `position` of the string `value` (a key's value)."""
+    start = text.find(value) if value else -1
+    if start < 0:
+        return line_of(text, key), None
+    absolute = start + position
+    line = text.count("\n", 0, absolute) + 1
+    return line, absolute - (text.rfind("\n", 0, absolute) + 1) + 1

@@ -41,8 +41,8 @@ class TextFormatter(logging.Formatter):
         return f"{first} [{context}]{newline}{rest}"
 
 
-def setup(fmt: str = "text", verbose: bool = False) -> None:
-    handler = logging.StreamHandler(sys.stdout)
+def setup(fmt: str = "text", verbose: bool = False, stream=None) -> None:
+    handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -1,0 +1,99 @@
+"""Evaluating a rule against the mentions found in one article: the query, then the score.
+
+A query decides *whether* the article is about the subject (boolean logic, proximity,
+field scope); the score decides whether it is about it *enough* (salience): every
+mention of a positive term adds its weight, three times over in the title, and the
+rule fires only at or above its threshold. A passing mention in a list of member
+states scores 1; an article about the country scores far more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from monitor.matching.query import All, Any, Near, Node, Not, Term, terms_of
+from monitor.types import Hit
+
+# A mention in the title says more about what an article is about than one in the body.
+TITLE_WEIGHT = 3.0
+
+
+@dataclass(frozen=True)
+class Mention:
+    hit: Hit
+    in_lead: bool  # in the first paragraph of the body
+    folded: str  # the folded field it was found in
+    start: int  # where in `folded`
+
+    @property
+    def word(self) -> int:
+        """Index of its first word in the field, for NEAR/n (counted only when asked)."""
+        return self.folded.count(" ", 0, self.start)
+
+
+def in_field(mention: Mention, field: str | None) -> bool:
+    if field is None:
+        return True
+    if field == "lead":
+        return mention.in_lead
+    return mention.hit.field == field
+
+
+def _mentions(term: Term, by_term: dict[str, list[Mention]]) -> list[Mention]:
+    return [m for m in by_term.get(term.key, ()) if in_field(m, term.field)]
+
+
+def evaluate(node: Node, by_term: dict[str, list[Mention]]) -> bool:
+    if isinstance(node, Term):
+        return bool(_mentions(node, by_term))
+    if isinstance(node, Not):
+        return not evaluate(node.part, by_term)
+    if isinstance(node, All):
+        return all(evaluate(part, by_term) for part in node.parts)
+    if isinstance(node, Any):
+        return any(evaluate(part, by_term) for part in node.parts)
+    return _near(node, by_term)
+
+
+def _near(node: Near, by_term: dict[str, list[Mention]]) -> bool:
+    """Some mention of the first part has a mention of every other part within n words."""
+    groups = []
+    for part in node.parts:
+        terms = part.parts if isinstance(part, Any) else (part,)
+        groups.append([m for t in terms for m in _mentions(t, by_term)])
+    if not all(groups):
+        return False
+    for anchor in groups[0]:
+        if all(
+            any(m.hit.field == anchor.hit.field and abs(m.word - anchor.word) <= node.distance + 1 for m in group)
+            for group in groups[1:]
+        ):
+            return True
+    return False
+
+
+def score(rule, by_term: dict[str, list[Mention]]) -> tuple[float, tuple[Hit, ...]]:
+    """(the rule's score, the hits behind it with their weights) for this article.
+
+    With a [terms] table the table alone gives the weights (the query only decides), else
+    every positive term of the query scores its weight (`term^2`, default 1).
+    A stretch of text counts once per rule: "Kazakhstan" found by both `@kazakhstan` and
+    `Kazakh*`, or "sanctions" inside "secondary sanctions", scores the heavier of the two.
+    """
+    if rule.terms or rule.query is None:  # a [terms] table alone decides the score
+        entries = [(term, None, weight) for term, weight in rule.terms]
+    else:  # else every positive term of the query scores its weight (^n, default 1)
+        entries = [(t.key, t.field, t.weight) for t in terms_of(rule.query)]
+    weighed = []
+    for key, field, weight in entries:
+        for mention in by_term.get(key, ()):
+            if in_field(mention, field):
+                weighed.append((weight * (TITLE_WEIGHT if mention.hit.field == "title" else 1.0), mention.hit))
+    weighed.sort(key=lambda w: (-w[0], -len(w[1].found)))
+    taken: list[Hit] = []
+    for value, hit in weighed:
+        end = hit.offset + len(hit.found)
+        if not any(t.field == hit.field and t.offset < end and hit.offset < t.offset + len(t.found) for t in taken):
+            taken.append(replace(hit, weight=value))
+    hits = sorted(taken, key=lambda h: (h.field != "title", h.offset))
+    return round(sum(h.weight for h in hits), 3), tuple(hits)
