@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run once test check-rules bench-matching image-check soak clean
+.PHONY: run once test check-rules bench-matching image-check soak screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,13 @@ image-check:           ## build the container image with podman (no registry nee
 
 soak: $(STAMP)         ## the daemon against a busy local feed server for 10 minutes (MINUTES=N)
 	$(BIN)/python benchmarks/soak.py --minutes $(or $(MINUTES),10)
+
+screenshots: $(STAMP)  ## the seed digest in headless Chromium at desktop and phone widths -> var/digest-*.png
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y --no-install-recommends chromium; \
+	  else echo "chromium is missing; install it with: sudo apt-get install -y --no-install-recommends chromium" >&2; exit 1; fi; \
+	fi
+	$(BIN)/python benchmarks/screenshots.py
 
 clean:
 	rm -rf $(VENV) var *.egg-info .pytest_cache
