@@ -32,7 +32,7 @@ from monitor.matching.folder import load_folder
 from monitor.matching.rulefile import RuleSet, folder_fingerprint
 from monitor.sources import feeds, fetch, health, opml, parsers, pool
 from monitor.sources.folder import read_folder
-from monitor.stories import clusters
+from monitor.stories import clusters, duplicates, profiles
 from monitor.storage.queries import Store
 from monitor.storage.schema import Digest
 
@@ -284,24 +284,33 @@ def match(store: Store, rules: LoadedRules) -> int:
 
 
 def cluster(store: Store) -> int:
-    """Give every scanned article without a story its story, oldest first."""
+    """Give every scanned article without a story its story, oldest first.
+
+    The index of active stories is built from the stored articles around the new ones, so
+    every instance and every restart sees the same stories; then each article is placed on
+    arrival: a copy joins its original's story, anything else the most similar story or a
+    new one (stories/clusters.py)."""
     articles = store.articles_without_story()
+    if not articles:
+        return 0
+    dates = [article.published_at or article.first_seen_at for article in articles]
+    window = timedelta(days=2 * clusters.WINDOW_DAYS)
+    index = clusters.StoryIndex()
+    for known in store.articles_in_stories(min(dates) - window, max(dates) + window):
+        index.add(known.id, known.story_id, _profile(known), duplicates.signature(known.text), known.duplicate_of is not None)
     for article in articles:
-        when = article.published_at or article.first_seen_at
-        candidates = {
-            story_id: clusters.story_profile([_profile(a) for a in members])
-            for story_id, members in store.stories_near(when, clusters.WINDOW_DAYS).items()
-        }
-        choice = clusters.assign(_profile(article), candidates)
-        story_id = store.assign_story(article.id, choice.story_id, choice.score, choice.reason)
-        log.info("story %s (score %.2f)", story_id, choice.score, extra={"article_id": article.id, "story_id": story_id})
+        profile, signature = _profile(article), duplicates.signature(article.text)
+        place = index.place(profile, signature)
+        duplicate_of = place.duplicate_of if article.duplicate_of is None else article.duplicate_of
+        story_id = store.assign_story(article.id, place.story_id, place.score, place.reason, duplicate_of)
+        index.add(article.id, story_id, profile, signature, is_copy=duplicate_of is not None)
+        log.info("story %s (score %.2f)", story_id, place.score, extra={"article_id": article.id, "story_id": story_id})
     return len(articles)
 
 
-def _profile(article) -> clusters.Profile:
-    return clusters.article_profile(
-        article.title, article.text, set(article.entities or ()), article.published_at or article.first_seen_at
-    )
+def _profile(article) -> profiles.Profile:
+    when = article.published_at or article.first_seen_at
+    return profiles.profile(article.title, article.text, article.entities or (), when, article.language)
 
 
 # -- digests ------------------------------------------------------------------------------

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import email
+import email.policy
+
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -7,7 +10,8 @@ import pytest
 from monitor import pipeline
 from monitor.config import load_settings
 from monitor.storage.queries import Store
-from monitor.stories import clusters
+from monitor.stories import clusters, profiles
+from tests.test_copies import RUSSIAN
 
 
 @pytest.fixture
@@ -92,9 +96,43 @@ def test_revised_text_is_a_revision_not_a_new_article(world):
 
 
 def test_time_decay_keeps_distant_events_apart():
-    text = "Kazakhstan Tokayev CSTO troops Almaty protests"
+    text = "Kazakhstan Tokayev CSTO troops Almaty protests airport curfew emergency Zhanaozen fuel prices"
     day = datetime(2022, 1, 6, tzinfo=UTC)
-    story = clusters.story_profile([clusters.article_profile("Unrest", text, {"kazakhstan", "tokayev"}, day)])
-    near = clusters.article_profile("Unrest", text, {"kazakhstan", "tokayev"}, day + timedelta(days=1))
-    far = clusters.article_profile("Unrest", text, {"kazakhstan", "tokayev"}, day + timedelta(days=30))
-    assert clusters.similarity(near, story)[0] > clusters.JOIN_THRESHOLD > clusters.similarity(far, story)[0]
+    index = clusters.StoryIndex()
+    index.add("first", 1, profiles.profile("Unrest in Almaty", text, {"kazakhstan", "tokayev"}, day, "en"))
+    near = profiles.profile("Unrest in Almaty", text, {"kazakhstan", "tokayev"}, day + timedelta(days=1), "en")
+    far = profiles.profile("Unrest in Almaty", text, {"kazakhstan", "tokayev"}, day + timedelta(days=30), "en")
+    assert index.place(near, None).story_id == 1
+    assert index.place(far, None).story_id is None
+
+
+URANIUM = """---
+title: Kazatomprom keeps 2022 uranium output plan despite unrest
+published: 2022-01-07
+---
+Kazatomprom, the state uranium miner of Kazakhstan and the world's largest producer, said its mines
+in the south of Kazakhstan were working normally and that it kept its production plan for 2022 of
+between 21,000 and 22,000 tonnes of uranium. Spot uranium prices rose 8 percent this week as traders
+weighed the risk to supply. The company said shipments through St Petersburg were on schedule and
+that its sulphuric acid supply contracts had been renewed for the year.
+"""
+
+
+def _plain(digest) -> str:
+    message = email.message_from_string(digest.message, policy=email.policy.default)
+    return " ".join(message.get_body(("plain",)).get_content().split())
+
+
+def test_story_comes_back_only_as_an_update_with_its_new_sources(world):
+    settings, store, rules = world
+    add_file(settings, "900_uranium.txt", URANIUM)
+    day1 = datetime(2022, 1, 8, 4, 0, tzinfo=UTC)  # 09:00 in Almaty, after the 08:00 digest time
+    pipeline.run_cycle(settings, store, rules, now=day1)
+    followup = "---\ntitle: ОДКБ направит миротворцев в Казахстан\npublished: 2022-01-06\nlanguage: ru\n---\n"
+    add_file(settings, "901_russian.txt", followup + RUSSIAN)
+    pipeline.run_cycle(settings, store, rules, every_source=True, now=day1 + timedelta(days=1))
+    first, second = sorted((d for d in store.digests(10) if d.kind == "daily"), key=lambda d: d.period_key)
+    assert "Kazatomprom" in _plain(first) and "UPDATE" not in _plain(first)
+    assert len(store.stories()) == 2
+    day2 = _plain(second)
+    assert "UPDATE: 1 new source" in day2 and "Kazatomprom" not in day2

@@ -231,24 +231,25 @@ class Store:
             query = select(Article).where(Article.story_id.is_(None), Article.scanned_with.is_not(None))
             return list(s.scalars(query.order_by(func.coalesce(Article.published_at, Article.first_seen_at), Article.id)))
 
-    def stories_near(self, moment: datetime, days: int) -> dict[int, list[Article]]:
-        """Stories whose event date lies within `days` of `moment`, with their articles."""
-        low, high = moment - timedelta(days=days), moment + timedelta(days=days)
+    def articles_in_stories(self, low: datetime, high: datetime) -> list[Article]:
+        """Articles already in a story, dated between `low` and `high`, oldest first."""
+        when = func.coalesce(Article.published_at, Article.first_seen_at)
         with self.session() as s:
-            ids = select(Story.id).where(Story.event_at >= low, Story.event_at <= high)
-            rows = s.scalars(select(Article).where(Article.story_id.in_(ids)).order_by(Article.id))
-            stories: dict[int, list[Article]] = {}
-            for row in rows:
-                stories.setdefault(row.story_id, []).append(row)
-            return stories
+            query = select(Article).where(Article.story_id.is_not(None), when >= low, when <= high)
+            return list(s.scalars(query.order_by(when, Article.id)))
 
-    def assign_story(self, article_id: int, story_id: int | None, score: float, reason: dict) -> int:
-        """Put the article in `story_id`, or in a new story when None; returns the story id."""
+    def assign_story(
+        self, article_id: int, story_id: int | None, score: float, reason: dict, duplicate_of: int | None = None
+    ) -> int:
+        """Put the article in `story_id`, or in a new story when None; returns the story id.
+        A copy (`duplicate_of`, or found by its hash when stored) joins its original's story."""
         now = utcnow()
         with self.session() as s:
             article = s.get_one(Article, article_id)
             when = article.published_at or article.first_seen_at
-            if article.duplicate_of is not None:
+            if duplicate_of is not None and article.duplicate_of is None:
+                article.duplicate_of = duplicate_of
+            elif article.duplicate_of is not None:
                 original = s.get_one(Article, article.duplicate_of)
                 story_id, score = original.story_id, 1.0
                 reason = {"rule": f"copy of article {original.id}", "duplicate_of": original.id}

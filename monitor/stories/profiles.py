@@ -1,0 +1,133 @@
+"""What clustering knows of an article: weighted word stems, names, entities, date, language.
+
+Pure functions, no I/O. Words are stemmed in the article's language (Snowball, PyStemmer)
+so that protest, protests and protesters count as one. Names are capitalized words
+(Masimov, Zhanaozen, Blinken) reduced to a consonant skeleton of their Latin spelling, so
+that Масимов and Masimov, Назарбаева and Nazarbayev, Tokaev and Tokayev are one name:
+names tell one event from another about the same country, and carry across languages.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+import Stemmer
+from normality import ascii_text
+
+# Title words say more about the event than body words (the same weight rules give titles).
+TITLE_TERM_WEIGHT = 3
+MIN_TERM_LENGTH = 3
+MIN_NAME_LENGTH = 4
+# Share of Cyrillic letters from which a text is taken as Russian when no language is given.
+CYRILLIC_SHARE = 0.3
+
+STOPWORDS = {
+    "en": frozenset(
+        """the and for that with was were are has had have from this which who whom whose will would
+        said says say its their they them his her she him our out not but also been being into over
+        than then there these those what when where while about after before more most some such only
+        other any all can could may might must should did does doing just very own same both each few
+        per via amid among upon against between through during without within along across under
+        again further once here why how off too yet nor one two new it's mr mrs ms""".split()
+    ),
+    "de": frozenset("der die das und nicht mit ist von den des ein eine auf für sich dem im zu sie wird wurde auch".split()),
+    "fr": frozenset("les des est une dans pour pas sur que qui avec par son ses aux sont été ont cette".split()),
+    "es": frozenset("los las del una por con para que est son sus como más pero fue han este".split()),
+    "ru": frozenset(
+        """и в во не что он на я с со как а то все она так его но да ты к у же вы за бы по только ее мне
+        было вот от меня еще нет о из ему теперь когда даже ну вдруг ли если уже или ни быть был него до
+        вас нибудь опять уж вам ведь там потом себя ничего ей может они тут где есть надо ней для мы тебя
+        их чем была сам чтоб без будто чего раз тоже себе под будет ж тогда кто этот того потому этого
+        какой совсем ним здесь этом один почти мой тем чтобы нее сейчас были куда зачем всех никогда можно
+        при наконец два об другой хоть после над больше тот через эти нас про всего них какая много разве
+        три эту моя впрочем хорошо свою этой перед иногда лучше чуть том нельзя такой им более всегда
+        конечно всю между также заявил сообщил года году""".split()
+    ),
+}
+_ALL_STOPWORDS = frozenset().union(*STOPWORDS.values())
+_WORD = re.compile(r"\w+")
+_NAME = re.compile(r"(?<![\w.])[A-ZА-ЯЁҚӘҒҢӨҰҮҺІ][\w'’-]+")
+_SENTENCE_START = re.compile(r"(?:^|[.!?:»\"“]\s+)([\w'’-]+)")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """An article as clustering sees it."""
+
+    terms: dict[str, float]  # word -> log-scaled count, title words weighted
+    names: frozenset[str]  # transliterated proper names and "@entity" ids the rules know
+    when: datetime
+    language: str
+
+
+def language_of(title: str, text: str, declared: str | None) -> str:
+    """The declared language ("en-US" -> "en"), else a guess from the script and stopwords."""
+    if declared:
+        return declared.split("-")[0].split("_")[0].lower()
+    sample = f"{title} {text[:2000]}"
+    letters = [c for c in sample if c.isalpha()]
+    if letters and sum("\u0400" <= c <= "\u04ff" for c in letters) / len(letters) >= CYRILLIC_SHARE:
+        return "ru"
+    words = Counter(w for w in _WORD.findall(sample.casefold()))
+    votes = {lang: sum(words[w] for w in stop) for lang, stop in STOPWORDS.items() if lang != "ru"}
+    return max(votes, key=lambda lang: (votes[lang], lang == "en"))
+
+
+_STEMMERS = {"en": "english", "ru": "russian", "de": "german", "fr": "french", "es": "spanish", "it": "italian"}
+# Transliteration variants folded before the vowels go: Kh/H, Zh/J/Z, Sh/S, Ch/Ts.
+_DIGRAPHS = (("kh", "h"), ("zh", "z"), ("sh", "s"), ("ch", "c"), ("ts", "c"), ("j", "z"), ("x", "ks"))
+_VOWELS = re.compile(r"[aeiouy]+|[^a-z]+")
+# A skeleton of fewer consonants than this says too little (Ali, Uzbek -> "zbk" is kept).
+MIN_SKELETON = 3
+
+
+@lru_cache(maxsize=16)
+def _stemmer(language: str):
+    return Stemmer.Stemmer(_STEMMERS.get(language, "english"))
+
+
+def terms_of(title: str, text: str, language: str = "en") -> dict[str, float]:
+    stem = _stemmer(language).stemWords
+    counts: Counter = Counter()
+    for weight, field in ((TITLE_TERM_WEIGHT, title), (1, text)):
+        words = [w for w in _WORD.findall(field.casefold()) if len(w) >= MIN_TERM_LENGTH and w not in _ALL_STOPWORDS and not w.isdigit()]
+        for word in stem(words):
+            counts[word] += weight
+    return {word: 1 + math.log(count) for word, count in counts.items()}
+
+
+@lru_cache(maxsize=100_000)
+def skeleton(word: str) -> str:
+    """Masimov, Масимов -> "msmv"; Nazarbayev, Назарбаева -> "nzrbv"; "" when too short."""
+    latin = ascii_text(word.casefold())
+    for digraph, single in _DIGRAPHS:
+        latin = latin.replace(digraph, single)
+    consonants = re.sub(r"(.)\1+", r"\1", _VOWELS.sub("", latin))
+    return consonants if len(consonants) >= MIN_SKELETON else ""
+
+
+def names_of(title: str, text: str) -> frozenset[str]:
+    """Capitalized words that do not merely start a sentence, in Latin letters."""
+    found = set()
+    for field in (title, text):
+        starts = {m.start(1) for m in _SENTENCE_START.finditer(field)}
+        for m in _NAME.finditer(field):
+            word = m.group().strip("'’-")
+            if m.start() in starts or len(word) < MIN_NAME_LENGTH or word.isupper() and len(word) > 6:
+                continue
+            if word.casefold() in _ALL_STOPWORDS:
+                continue
+            found.add(skeleton(word))
+    found.discard("")
+    return frozenset(found)
+
+
+def profile(title: str, text: str, entities, when: datetime, language: str | None = None) -> Profile:
+    names = names_of(title, text) | {f"@{e}" for e in entities}
+    language = language_of(title, text, language)
+    return Profile(terms_of(title, text, language), names, when, language)
