@@ -294,7 +294,7 @@ def cluster(store: Store) -> int:
     if not articles:
         return 0
     dates = [article.published_at or article.first_seen_at for article in articles]
-    window = timedelta(days=2 * clusters.WINDOW_DAYS)
+    window = timedelta(days=clusters.WINDOW_DAYS)
     index = clusters.StoryIndex()
     for known in store.articles_in_stories(min(dates) - window, max(dates) + window):
         index.add(known.id, known.story_id, _profile(known), duplicates.signature(known.text), known.duplicate_of is not None)
