@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from monitor.config import Settings
 from monitor.digests.schedule import describe
 from monitor.pipeline import now_utc, period_key
@@ -56,6 +54,23 @@ def stories_text(items: list[dict]) -> str:
     return "\n".join(lines) or "no stories yet"
 
 
+def _why(score: float | None, reason: dict) -> list[str]:
+    """A story assignment in words: the decision, the parts of the score, what was shared."""
+    lines = [f"{reason.get('rule', '')}; score {score} (threshold {reason.get('threshold')})"]
+    if "text" in reason:
+        lines.append(
+            f"text {reason['text']}, headline {reason.get('headline')}, names {reason['names']}, "
+            f"{reason['days_apart']} days apart (x{reason['time_factor']}), language {reason.get('language')}"
+        )
+    for key, label in (("shared_entities", "shared entities"), ("shared_names", "shared names"),
+                       ("top_terms", "top terms"), ("new_names_in_headline", "new in the headline")):
+        if reason.get(key):
+            lines.append(f"{label}: {', '.join(reason[key])}")
+    if reason.get("candidates") is not None:
+        lines.append(f"stories compared: {reason['candidates']}; next best score: {reason.get('next_best')}")
+    return lines
+
+
 def explain_story(store: Store, story_id: int) -> str | None:
     found = next((s for s in stories(store) if s["id"] == story_id), None)
     if found is None:
@@ -64,10 +79,7 @@ def explain_story(store: Store, story_id: int) -> str | None:
     for article in found["articles"]:
         reason = article["reason"] or {}
         lines.append(f"- article {article['id']} ({article['outlet'] or article['source']}): {article['title']}")
-        lines.append(f"    {reason.get('rule', '')}; score {article['score']}")
-        details = {k: v for k, v in reason.items() if k != "rule"}
-        if details:
-            lines.append(f"    {json.dumps(details, ensure_ascii=False)}")
+        lines.extend(f"    {line}" for line in _why(article["score"], reason))
     return "\n".join(lines)
 
 

@@ -65,4 +65,5 @@ def test_explain_commands(ran_once):
     explained = monitor(ran_once, "rules", "explain", "2")
     assert "rule kazakhstan: score" in explained and "fuzzy(1 edit of Kazakhstan)" in explained
     story = monitor(ran_once, "stories", "explain", "1")
-    assert "shared_entities" in story and "tokayev" in story
+    assert "new story: no active story reached the threshold" in story
+    assert "shared entities: almaty, csto, kazakhstan" in story and "shared names:" in story and "Tokayev" in story

@@ -181,9 +181,9 @@ class StoryIndex:
             "days_apart": round(parts["days"], 2),
             "time_factor": round(parts["decay"], 4),
             "shared_entities": sorted(n[1:] for n in shared if n.startswith("@")),
-            "shared_names": sorted(n for n in shared if not n.startswith("@")),  # consonant skeletons
+            "shared_names": sorted(profile.spelled.get(n, n) for n in shared if not n.startswith("@")),
             "top_terms": top,
-            "new_names_in_headline": sorted(parts["novel"]),
+            "new_names_in_headline": sorted(profile.spelled.get(n, n) for n in parts["novel"]),
             "language": language,
         }
 

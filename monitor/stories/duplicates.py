@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Hashable
+from functools import lru_cache
 
 import numpy as np
 from datasketch import LeanMinHash, MinHash, MinHashLSH
@@ -20,13 +21,15 @@ from datasketch import LeanMinHash, MinHash, MinHashLSH
 # 150-word text leave a similarity above 0.8, while two reports written independently
 # about one event share a quote or two at most.
 SHINGLE_WORDS = 4
-NUM_PERM = 128  # estimate error about 1/sqrt(128) = 0.09
+# 64 permutations: the estimate's standard error is about 1/sqrt(64) = 0.125, small beside
+# the gap between copies (0.8 and more) and other articles (0.05 at most) measured below.
+NUM_PERM = 64
 # Estimated Jaccard similarity from which a text is a copy. On tests/data/stories/ the
 # seven edited copies score 0.80-0.88 against their originals, and no two other articles
 # more than 0.04: the threshold sits in the wide gap, nearer the copies' side.
 COPY_THRESHOLD = 0.5
 # LSH candidate threshold, set below COPY_THRESHOLD so that the banding misses no copy
-# (datasketch picks 25 bands of 5 rows for 0.4: a pair at 0.5 collides with p > 0.5 per band).
+# (datasketch picks the bands: a pair at 0.5 collides in some band with p > 0.95).
 LSH_THRESHOLD = 0.4
 # Too little text says nothing (lemon24/reader's entry_dedupe does the same): a text with
 # fewer shingles than this is never called a copy, nor used as an original.
@@ -38,10 +41,15 @@ _TEMPLATE = MinHash(num_perm=NUM_PERM, seed=1)  # the permutations, drawn once
 _MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5], dtype=np.uint64)
 
 
+@lru_cache(maxsize=200_000)
+def _crc(word: str) -> int:
+    return zlib.crc32(word.encode())
+
+
 def shingles(text: str) -> np.ndarray:
     """The distinct 32-bit hashes of the text's word shingles (CRC-32 of each word, combined
     in order with numpy: a Python call per word, not per shingle)."""
-    words = np.array([zlib.crc32(w.encode()) for w in _WORD.findall(text.casefold())], dtype=np.uint64)
+    words = np.array([_crc(w) for w in _WORD.findall(text.casefold())], dtype=np.uint64)
     count = len(words) - SHINGLE_WORDS + 1
     if count <= 0:
         return np.empty(0, dtype=np.uint64)

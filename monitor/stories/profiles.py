@@ -50,6 +50,15 @@ STOPWORDS = {
     ),
 }
 _ALL_STOPWORDS = frozenset().union(*STOPWORDS.values())
+# Capitalized words that name no one: days, months, titles. They would tie every report of
+# a week together.
+NOT_NAMES = frozenset(
+    """monday tuesday wednesday thursday friday saturday sunday january february march april may
+    june july august september october november december president minister ministry prime
+    secretary department state government spokesman spokeswoman spokesperson deputy chairman
+    понедельник вторник среда четверг пятница суббота воскресенье январь января февраля марта
+    апреля мая июня июля августа сентября октября ноября декабря президент министр""".split()
+)
 _WORD = re.compile(r"\w+")
 _NAME = re.compile(r"(?<![\w.])[A-ZА-ЯЁҚӘҒҢӨҰҮҺІ][\w'’-]+")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:»\"“]\s+)([\w'’-]+)")
@@ -65,6 +74,7 @@ class Profile:
     language: str
     title_names: frozenset[str] = frozenset()  # the names of the headline
     title_terms: dict[str, float] = field(default_factory=dict)  # the stems of the headline
+    spelled: dict[str, str] = field(default_factory=dict)  # name key -> the word as written, for explanations
 
 
 def language_of(title: str, text: str, declared: str | None) -> str:
@@ -99,17 +109,20 @@ def _stemmer(language: str):
     return Stemmer.Stemmer(_STEMMERS.get(language, "english"), STEM_CACHE)
 
 
-def stems(field: str, language: str = "en") -> list[str]:
-    words = _WORD.findall(field.casefold())
-    return _stemmer(language).stemWords(
-        [w for w in words if len(w) >= MIN_TERM_LENGTH and w not in _ALL_STOPWORDS and not w.isdigit()]
-    )
+def stems(field: str, language: str = "en") -> Counter:
+    """Stem -> count of the field's words (each distinct word stemmed once)."""
+    words = Counter(_WORD.findall(field.casefold()))
+    kept = [w for w in words if len(w) >= MIN_TERM_LENGTH and w not in _ALL_STOPWORDS and not w.isdigit()]
+    counts: Counter = Counter()
+    for word, stem in zip(kept, _stemmer(language).stemWords(kept)):
+        counts[stem] += words[word]
+    return counts
 
 
-def terms_of(title_stems: list[str], text: str, language: str = "en") -> dict[str, float]:
-    counts: Counter = Counter(stems(text, language))
-    for word in title_stems:
-        counts[word] += TITLE_TERM_WEIGHT
+def terms_of(title_stems: Counter, text: str, language: str = "en") -> dict[str, float]:
+    counts = stems(text, language)
+    for word, n in title_stems.items():
+        counts[word] += TITLE_TERM_WEIGHT * n
     return {word: 1 + math.log(count) for word, count in counts.items()}
 
 
@@ -124,20 +137,20 @@ def skeleton(word: str) -> str:
     return consonants if len(consonants) >= MIN_SKELETON else ""
 
 
-def names_of(field: str, sentences: bool = True) -> set[str]:
+def names_of(field: str, sentences: bool = True) -> dict[str, str]:
     """Capitalized words (that do not merely start a sentence) as consonant skeletons, and
-    acronyms (EU, OFAC, КНБ) as "#" + the acronym."""
-    found = set()
+    acronyms (EU, OFAC, КНБ) as "#" + the acronym; each key with the word as written."""
+    found: dict[str, str] = {}
     starts = {m.start(1) for m in _SENTENCE_START.finditer(field)} if sentences else set()
     for m in _NAME.finditer(field):
         word = re.sub(r"['’]s$", "", m.group()).strip("'’-")
-        if m.start() in starts or word.casefold() in _ALL_STOPWORDS:
+        if m.start() in starts or word.casefold() in _ALL_STOPWORDS or word.casefold() in NOT_NAMES:
             continue
         if word.isupper() and 2 <= len(word) <= 6:
-            found.add("#" + word.casefold())
+            found.setdefault("#" + word.casefold(), word)
         elif len(word) >= MIN_NAME_LENGTH and not word.isupper():
-            found.add(skeleton(word))
-    found.discard("")
+            found.setdefault(skeleton(word), word)
+    found.pop("", None)
     return found
 
 
@@ -145,9 +158,9 @@ def profile(title: str, text: str, entities, when: datetime, language: str | Non
     body = names_of(text)
     # A headline capitalizes words that are no names ("Protests Spread In West"): its names
     # are the ones the body writes with a capital too.
-    headline = frozenset(names_of(title, sentences=False) & body)
-    names = frozenset(body | headline | {f"@{e}" for e in entities})
+    headline = frozenset(names_of(title, sentences=False).keys() & body.keys())
+    names = frozenset(body.keys() | {f"@{e}" for e in entities})
     language = language_of(title, text, language)
     title_stems = stems(title, language)
     title_terms = dict.fromkeys(title_stems, 1.0)
-    return Profile(terms_of(title_stems, text, language), names, when, language, headline, title_terms)
+    return Profile(terms_of(title_stems, text, language), names, when, language, headline, title_terms, body)
