@@ -283,21 +283,30 @@ def match(store: Store, rules: LoadedRules) -> int:
     return len(articles)
 
 
-def cluster(store: Store) -> int:
+class StoryCache:
+    """The story index a long-running daemon keeps between cycles. It is used again while the
+    database shows that nobody else placed or deleted articles since (the count and highest
+    id of the articles in stories are unchanged) and while its window reaches back far
+    enough for the new articles; otherwise it is rebuilt from the stored window."""
+
+    def __init__(self) -> None:
+        self.index: clusters.StoryIndex | None = None
+        self.since: datetime | None = None  # the oldest date it was built from
+        self.mark: tuple[int, int] | None = None  # the database's mark when it was last in step
+        self.builds = 0
+
+
+def cluster(store: Store, cache: StoryCache | None = None) -> int:
     """Give every scanned article without a story its story, oldest first.
 
-    The index of active stories is built from the stored articles around the new ones, so
-    every instance and every restart sees the same stories; then each article is placed on
-    arrival: a copy joins its original's story, anything else the most similar story or a
-    new one (stories/clusters.py)."""
+    The index of active stories comes from the stored articles around the new ones (or from
+    `cache`, when still in step), so every instance and every restart sees the same stories;
+    then each article is placed on arrival: a copy joins its original's story, anything else
+    the most similar story or a new one (stories/clusters.py)."""
     articles = store.articles_without_story()
     if not articles:
         return 0
-    dates = [article.published_at or article.first_seen_at for article in articles]
-    window = timedelta(days=clusters.WINDOW_DAYS)
-    index = clusters.StoryIndex()
-    for known in store.articles_in_stories(min(dates) - window, max(dates) + window):
-        index.add(known.id, known.story_id, _profile(known), duplicates.signature(known.text), known.duplicate_of is not None)
+    index = _story_index(store, articles, cache if cache is not None else StoryCache())
     for article in articles:
         profile, signature = _profile(article), duplicates.signature(article.text)
         place = index.place(profile, signature)
@@ -305,7 +314,23 @@ def cluster(store: Store) -> int:
         story_id = store.assign_story(article.id, place.story_id, place.score, place.reason, duplicate_of)
         index.add(article.id, story_id, profile, signature, is_copy=duplicate_of is not None)
         log.info("story %s (score %.2f)", story_id, place.score, extra={"article_id": article.id, "story_id": story_id})
+    if cache is not None:
+        cache.mark = store.story_mark()
     return len(articles)
+
+
+def _story_index(store: Store, articles: list, cache: StoryCache) -> clusters.StoryIndex:
+    dates = [article.published_at or article.first_seen_at for article in articles]
+    window = timedelta(days=clusters.WINDOW_DAYS)
+    low = min(dates) - window
+    index = cache.index
+    if index is not None and cache.mark == store.story_mark() and cache.since <= low and index.keeps_from(low):
+        return index
+    index = clusters.StoryIndex()
+    for known in store.articles_in_stories(low, max(dates) + window):
+        index.add(known.id, known.story_id, _profile(known), duplicates.signature(known.text), known.duplicate_of is not None)
+    cache.index, cache.since, cache.builds = index, low, cache.builds + 1
+    return index
 
 
 def _profile(article) -> profiles.Profile:
@@ -450,6 +475,7 @@ def run_cycle(
     every_source: bool = False,
     now: datetime | None = None,
     owner: str = LOCAL,
+    stories: StoryCache | None = None,
 ) -> CycleReport:
     """One pass of the whole pipeline, in order: digests whose time has come are built too.
     Fetching and sending are shared between instances by leases; matching, clustering and
@@ -458,7 +484,7 @@ def run_cycle(
     with store.exclusive("process") as alone:
         if alone:
             report.scanned = match(store, rules)
-            report.clustered = cluster(store)
+            report.clustered = cluster(store, stories)
             report.digests_built = build_digests(settings, store, rules.ruleset, now)
     report.sent, report.deferred, report.failed = deliver(settings, store, now, owner=owner)
     return report

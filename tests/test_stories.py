@@ -136,3 +136,24 @@ def test_story_comes_back_only_as_an_update_with_its_new_sources(world):
     assert len(store.stories()) == 2
     day2 = _plain(second)
     assert "UPDATE: 1 new source" in day2 and "Kazatomprom" not in day2
+
+
+def test_story_index_is_kept_between_cycles_until_another_process_places_articles(world):
+    settings, store, rules = world
+    cache = pipeline.StoryCache()
+    pipeline.run_cycle(settings, store, rules, stories=cache)
+    kept = cache.index
+    add_file(settings, "900_uranium.txt", URANIUM)
+    pipeline.run_cycle(settings, store, rules, every_source=True, stories=cache)
+    followup = "---\ntitle: ОДКБ направит миротворцев в Казахстан\npublished: 2022-01-06\nlanguage: ru\n---\n"
+    add_file(settings, "901_russian.txt", followup + RUSSIAN)
+    pipeline.run_cycle(settings, store, rules, every_source=True, stories=cache)
+    assert cache.index is kept and cache.builds == 1  # in step: used again
+    assert store.stories()[0][0].article_count == 6
+    add_file(settings, "902_more.txt", URANIUM.replace("Kazatomprom keeps", "Kazatomprom holds"))
+    pipeline.collect(settings, store, True)
+    pipeline.match(store, rules)
+    pipeline.cluster(store)  # another instance places it
+    add_file(settings, "903_more.txt", URANIUM.replace("Spot uranium prices rose 8", "Uranium futures rose 9"))
+    pipeline.run_cycle(settings, store, rules, every_source=True, stories=cache)
+    assert cache.builds == 2 and cache.index is not kept  # out of step: rebuilt from the database

@@ -28,12 +28,15 @@ class Daemon:
         self.rules = rules
         self.instance = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.metrics = Metrics(store)
+        self.stories = pipeline.StoryCache()  # kept between cycles; rebuilt when out of step
 
     def cycle(self, every_source: bool = False) -> pipeline.CycleReport:
         started = time.monotonic()
         try:
             self.rules = pipeline.reload_rules(self.settings, self.rules)
-            report = pipeline.run_cycle(self.settings, self.store, self.rules, every_source=every_source, owner=self.instance)
+            report = pipeline.run_cycle(
+                self.settings, self.store, self.rules, every_source=every_source, owner=self.instance, stories=self.stories
+            )
         except Exception as exc:
             self.store.record_cycle(self.instance, time.monotonic() - started, f"{exc.__class__.__name__}: {exc}")
             raise

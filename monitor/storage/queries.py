@@ -231,6 +231,15 @@ class Store:
             query = select(Article).where(Article.story_id.is_(None), Article.scanned_with.is_not(None))
             return list(s.scalars(query.order_by(func.coalesce(Article.published_at, Article.first_seen_at), Article.id)))
 
+    def story_mark(self) -> tuple[int, int]:
+        """(how many articles are in stories, the highest id among them): changes whenever an
+        article is placed in a story or such an article is deleted."""
+        with self.session() as s:
+            count, highest = s.execute(
+                select(func.count(Article.id), func.max(Article.id)).where(Article.story_id.is_not(None))
+            ).one()
+            return count, highest or 0
+
     def articles_in_stories(self, low: datetime, high: datetime) -> list[Article]:
         """Articles already in a story, dated between `low` and `high`, oldest first."""
         when = func.coalesce(Article.published_at, Article.first_seen_at)

@@ -117,7 +117,8 @@ class StoryIndex:
         self._story_of: dict[Hashable, Hashable] = {}  # article key -> story id
         self._seen_at: dict[Hashable, datetime] = {}  # article key -> date, for expiry
         self._newest: datetime | None = None
-        self._expired_until: datetime | None = None
+        self._expired_until: datetime | None = None  # when expiry last ran, up to which date
+        self._dropped_until: datetime | None = None  # the latest date of anything it dropped
 
     # -- scoring ------------------------------------------------------------------------
 
@@ -255,6 +256,10 @@ class StoryIndex:
         if not is_copy:
             self._copies.add(key, signature)
 
+    def keeps_from(self, moment: datetime) -> bool:
+        """Whether the stories active around `moment` are all still here (none expired)."""
+        return self._dropped_until is None or self._dropped_until < moment
+
     def _expire(self, when: datetime) -> None:
         """Close the stories and forget the articles that fell out of the window (once a day)."""
         self._newest = when if self._newest is None else max(self._newest, when)
@@ -263,13 +268,16 @@ class StoryIndex:
             return
         self._expired_until = cutoff
         for story_id in [s for s, story in self.stories.items() if story.last < cutoff]:
-            for k in self.stories.pop(story_id).keys:
+            story = self.stories.pop(story_id)
+            self._dropped_until = max(self._dropped_until or story.last, story.last)
+            for k in story.keys:
                 members = self._postings.get(k)
                 if members is not None:
                     members.discard(story_id)
                     if not members:
                         del self._postings[k]
         for key in [k for k, seen in self._seen_at.items() if seen < cutoff]:
-            del self._seen_at[key]
+            seen = self._seen_at.pop(key)
+            self._dropped_until = max(self._dropped_until or seen, seen)
             del self._story_of[key]
             self._copies.remove(key)
