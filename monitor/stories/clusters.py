@@ -16,6 +16,7 @@ top terms, days apart.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import Counter
 from collections.abc import Hashable
@@ -73,18 +74,26 @@ class _Story:
     languages: Counter = field(default_factory=Counter)
     keys: set = field(default_factory=set)  # its entries in the inverted index
     size: int = 0
+    core: frozenset | None = None  # core_names(), until the next article joins
     first: datetime | None = None
     last: datetime | None = None
 
-    def core_names(self) -> set[str]:
-        needed = max(1, math.ceil(CORE_NAME_SHARE * self.size))
-        return {name for name, n in self.names.items() if n >= needed}
+    def core_names(self) -> frozenset[str]:
+        if self.core is None:
+            needed = max(1, math.ceil(CORE_NAME_SHARE * self.size))
+            self.core = frozenset(name for name, n in self.names.items() if n >= needed)
+        return self.core
 
     def days_from(self, when: datetime) -> float:
         if self.first <= when <= self.last:
             return 0.0
         gap = self.first - when if when < self.first else when - self.last
         return gap.total_seconds() / 86400
+
+
+def _top(vector: dict[str, float]) -> list[str]:
+    """The article's most distinctive words: its keys in the inverted index."""
+    return heapq.nlargest(LOOKUP_TERMS, vector, key=vector.__getitem__)
 
 
 def _cosine(vector: dict[str, float], centroid: Counter, norm2: float) -> float:
@@ -189,7 +198,7 @@ class StoryIndex:
         }
 
     def _candidates(self, profile: Profile, vector: dict[str, float]) -> list:
-        keys = sorted(vector, key=vector.get, reverse=True)[:LOOKUP_TERMS] + sorted(profile.names)
+        keys = _top(vector) + sorted(profile.names)
         hits: Counter = Counter()
         for key in keys:
             hits.update(self._postings.get(key, ()))
@@ -243,11 +252,12 @@ class StoryIndex:
         story.norm2 = _accumulate(story.centroid, story.norm2, vector)
         story.titles_norm2 = _accumulate(story.titles, story.titles_norm2, title_vector)
         story.names.update(profile.names)
+        story.core = None
         story.languages[profile.language] += 1
         story.size += 1
         story.first = profile.when if story.first is None else min(story.first, profile.when)
         story.last = profile.when if story.last is None else max(story.last, profile.when)
-        new_keys = set(sorted(vector, key=vector.get, reverse=True)[:LOOKUP_TERMS]) | set(profile.names)
+        new_keys = set(_top(vector)) | profile.names
         for k in new_keys - story.keys:
             self._postings.setdefault(k, set()).add(story_id)
         story.keys |= new_keys
