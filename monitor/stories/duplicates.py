@@ -10,9 +10,7 @@ a new headline is still a copy.
 from __future__ import annotations
 
 import re
-import zlib
 from collections.abc import Hashable
-from functools import lru_cache
 
 import numpy as np
 from datasketch import LeanMinHash, MinHash, MinHashLSH
@@ -41,15 +39,11 @@ _TEMPLATE = MinHash(num_perm=NUM_PERM, seed=1)  # the permutations, drawn once
 _MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5], dtype=np.uint64)
 
 
-@lru_cache(maxsize=200_000)
-def _crc(word: str) -> int:
-    return zlib.crc32(word.encode())
-
-
 def shingles(text: str) -> np.ndarray:
-    """The distinct 32-bit hashes of the text's word shingles (CRC-32 of each word, combined
-    in order with numpy: a Python call per word, not per shingle)."""
-    words = np.array([_crc(w) for w in _WORD.findall(text.casefold())], dtype=np.uint64)
+    """The distinct 32-bit hashes of the text's word shingles: Python's own string hash of
+    each word, combined in order with numpy (no Python call per shingle). Python salts its
+    string hash per process: signatures are compared within one process only, never stored."""
+    words = np.array([hash(w) for w in _WORD.findall(text.casefold())], dtype=np.int64).view(np.uint64)
     count = len(words) - SHINGLE_WORDS + 1
     if count <= 0:
         return np.empty(0, dtype=np.uint64)

@@ -60,6 +60,7 @@ NOT_NAMES = frozenset(
     апреля мая июня июля августа сентября октября ноября декабря президент министр""".split()
 )
 _WORD = re.compile(r"\w+")
+_TERM = re.compile(r"\b(?=\w*[^\W\d_])\w{%d,}" % MIN_TERM_LENGTH)  # a letter among them: no bare numbers
 _NAME = re.compile(r"(?<![\w.])[A-ZА-ЯЁҚӘҒҢӨҰҮҺІ][\w'’-]+")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:»\"“]\s+)([\w'’-]+)")
 
@@ -99,22 +100,29 @@ _VOWELS = re.compile(r"[aeiouy]+|[^a-z]+")
 MIN_SKELETON = 3
 
 
-# Words whose stems PyStemmer remembers (its default, 10,000, is smaller than a news
-# vocabulary: misses cost a Snowball run each).
+# Words whose stems are remembered, per language (a dict look-up costs a fifth of a
+# Snowball run); the memo starts afresh when it grows past this.
 STEM_CACHE = 200_000
+_STEMS: dict[str, dict[str, str]] = {}
 
 
 @lru_cache(maxsize=16)
 def _stemmer(language: str):
-    return Stemmer.Stemmer(_STEMMERS.get(language, "english"), STEM_CACHE)
+    return Stemmer.Stemmer(_STEMMERS.get(language, "english"), 0)
 
 
 def stems(field: str, language: str = "en") -> Counter:
-    """Stem -> count of the field's words (each distinct word stemmed once)."""
-    words = Counter(_WORD.findall(field.casefold()))
-    kept = [w for w in words if len(w) >= MIN_TERM_LENGTH and w not in _ALL_STOPWORDS and not w.isdigit()]
+    """Stem -> count of the field's words of three letters or more, stopwords and numbers
+    left out (each distinct word stemmed once)."""
+    words = Counter(_TERM.findall(field.casefold()))
+    memo = _STEMS.setdefault(language, {})
+    if len(memo) > STEM_CACHE:
+        memo.clear()
     counts: Counter = Counter()
-    for word, stem in zip(kept, _stemmer(language).stemWords(kept)):
+    for word in words.keys() - _ALL_STOPWORDS:
+        stem = memo.get(word)
+        if stem is None:
+            stem = memo[word] = _stemmer(language).stemWord(word)
         counts[stem] += words[word]
     return counts
 
