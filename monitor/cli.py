@@ -28,9 +28,8 @@ from pathlib import Path
 
 from monitor import pipeline, reports
 from monitor.config import Settings, load_settings
-from monitor.digests.render import render
 from monitor.errors import ConfigError, RuleFileError, SourceError, StorageError
-from monitor.service import daemon, health, logs
+from monitor.service import logs
 from monitor.service.lock import AlreadyRunning, sqlite_guard
 from monitor.storage.queries import Store
 
@@ -138,6 +137,8 @@ def dispatch(args, settings: Settings, store: Store) -> int:
         return 0  # Store.open has applied the migrations
     if args.command == "status":
         if args.check:
+            from monitor.service import health
+
             found = health.problems(settings, store, pipeline.now_utc())
             print("unhealthy: " + "; ".join(found) if found else "healthy")
             return 1 if found else 0
@@ -153,24 +154,33 @@ def dispatch(args, settings: Settings, store: Store) -> int:
         return 0
     if args.command == "rules":
         return _print(reports.explain_article(store, args.article_id))
+    if args.command == "ingest" and args.fetch_only:
+        return ingest(settings, store, args.all, None)  # no rules needed: none loaded
     rules = pipeline.reload_rules(settings, None)
     if args.command == "run":
+        from monitor.service import daemon  # the scheduler and the metrics server: only here
+
         return daemon.run(settings, store, rules, once=args.once)
     if args.command == "ingest":
-        report = pipeline.collect(settings, store, every_source=args.all)
-        if not args.fetch_only:
-            pipeline.match(store, rules)
-            pipeline.cluster(store)
-        failed = report.failed_sources
-        shown = ", ".join(failed[:10]) + (f" and {len(failed) - 10} more" if len(failed) > 10 else "")
-        print(f"articles: {report.articles}; failed sources: {len(failed)}{' (' + shown + ')' if failed else ''}")
-        return 0
+        return ingest(settings, store, args.all, rules)
     if args.command == "scan":
         print(f"scanned {pipeline.match(store, rules)} article(s), clustered {pipeline.cluster(store)}")
         return 0
     if args.command == "digest":
         return digest(args, settings, store, rules)
     raise AssertionError(args.command)
+
+
+def ingest(settings: Settings, store: Store, every_source: bool, rules: pipeline.LoadedRules | None) -> int:
+    """Collect (every source or those due), then match and cluster unless `rules` is None."""
+    report = pipeline.collect(settings, store, every_source=every_source)
+    if rules is not None:
+        pipeline.match(store, rules)
+        pipeline.cluster(store)
+    failed = report.failed_sources
+    shown = ", ".join(failed[:10]) + (f" and {len(failed) - 10} more" if len(failed) > 10 else "")
+    print(f"articles: {report.articles}; failed sources: {len(failed)}{' (' + shown + ')' if failed else ''}")
+    return 0
 
 
 def sources(args, store: Store) -> int:
@@ -190,6 +200,8 @@ def sources(args, store: Store) -> int:
 
 def digest(args, settings: Settings, store: Store, rules: pipeline.LoadedRules) -> int:
     if args.action == "preview":
+        from monitor.digests.render import render
+
         recipient = _recipient(settings, args.recipient)
         content = pipeline.build_digest(settings, store, rules.ruleset, recipient, pipeline.now_utc())
         rendered = render(content, settings.templates_dir)

@@ -9,8 +9,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import queue
+import sys
 import threading
 import time
 from concurrent.futures.process import BrokenProcessPool
@@ -32,11 +34,31 @@ from monitor.matching.folder import load_folder
 from monitor.matching.rulefile import RuleSet, folder_fingerprint
 from monitor.sources import feeds, fetch, health, opml, parsers, pool
 from monitor.sources.folder import read_folder
-from monitor.stories import clusters, duplicates, profiles
 from monitor.storage.queries import Store
 from monitor.storage.schema import Digest
 
 log = logging.getLogger(__name__)
+
+
+def _lazy(name: str):
+    """The module `name`, run on first use of one of its attributes (importlib's LazyLoader)."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = sys.modules[name] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    parent, _, child = name.rpartition(".")
+    setattr(sys.modules[parent], child, module)
+    return module
+
+
+# The story stage needs datasketch, numpy and scipy (half a second of imports): it is
+# loaded when first used, so commands that never cluster (`monitor ingest --fetch-only`,
+# `monitor sources list`, `monitor status`) start without it.
+clusters = _lazy("monitor.stories.clusters")
+duplicates = _lazy("monitor.stories.duplicates")
+profiles = _lazy("monitor.stories.profiles")
 
 # Feed polls stored per transaction: one commit per 100 feeds (or per second) rather than
 # one per article keeps SQLite's fsyncs out of the way of a 2,000-feed cycle.
@@ -197,6 +219,12 @@ def _collect_feeds(settings: Settings, store: Store, due: list, report: CycleRep
     with parsers.parser_pool() as parsing:  # forked before the fetch threads start
 
         def on_result(job: pool.FeedJob, answer) -> None:  # runs in a fetch thread
+            try:
+                hand_over(job, answer)
+            except Exception as exc:  # each job must put one answer, or the loop below waits forever
+                answers.put((job, SourceError(f"unexpected {exc.__class__.__name__}: {exc}"), None))
+
+        def hand_over(job: pool.FeedJob, answer) -> None:
             if isinstance(answer, SourceError) or answer.not_modified:
                 answers.put((job, answer, None))
                 return

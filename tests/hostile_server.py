@@ -95,6 +95,13 @@ class Cases:
 BOMB = gzip.compress(b"\0" * (64 * 1024 * 1024), 9)  # 64 MiB of zeros in about 64 KiB
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    # socketserver's default backlog of 5: eight fetches connecting at once on a loaded
+    # machine could find it full, and a dropped SYN is resent after 1 s, the tests' connect
+    # timeout (a ConnectTimeout on a good feed, now and then).
+    request_queue_size = 128
+
+
 class HostileServer:
     def __init__(self):
         self.requests: list[str] = []
@@ -167,7 +174,7 @@ class HostileServer:
             def log_message(self, *args):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.cases = Cases(self).table()

@@ -170,3 +170,52 @@ def test_a_broken_opml_file_is_a_clear_error(tmp_path, capsys):
     bad.write_text("<opml><body><outline", encoding="utf-8")
     assert cli.main(["--config", config, "sources", "import", str(bad)]) == 1
     assert "not valid OPML" in capsys.readouterr().err
+
+
+# -- storing a batch of polls -------------------------------------------------------------
+
+from monitor.articles.clean import clean  # noqa: E402
+from monitor.types import CleanArticle, RawArticle  # noqa: E402
+
+WORDS = "border trade talks resumed after the summit in Almaty with ministers from five countries".split()
+
+
+def article(source: str, guid: str, url: str, words: int) -> CleanArticle:
+    text = " ".join(WORDS[i % len(WORDS)] + str(i // len(WORDS)) for i in range(words)) + "."
+    return clean(RawArticle(source=source, guid=guid, title=f"Talks {words}", body=text, url=url))
+
+
+def test_a_batch_of_polls_is_stored_as_one_poll_after_another(tmp_path):
+    """Copies and revisions across the feeds of one batch come out as if each article had
+    been stored on its own, in order (Store.store_article)."""
+    earlier = article("D", "d1", "https://d.example.org/1", 40)
+    polls = [
+        ("A", [article("A", "a1", "https://a.example.org/1", 30), article("A", "a2", "https://a.example.org/2", 31)]),
+        # b1: a1's text on another site, b2: the earlier poll's text: two copies
+        ("B", [article("B", "b1", "https://b.example.org/1", 30), article("B", "b2", "https://b.example.org/2", 40)]),
+        # c1: a2's address with another text: a revision of a2; c2: new
+        ("C", [article("C", "c1", "https://a.example.org/2", 33), article("C", "c2", "https://c.example.org/2", 34)]),
+    ]
+    outcomes = []
+    for batched in (False, True):
+        settings = load_settings(write_config(tmp_path / f"batched-{batched}"))
+        store = Store.open(settings.database_url)
+        ids = {name: store.ensure_source(name, "rss", f"https://{name}.example.org/feed").id for name in "ABCD"}
+        [[(earlier_id, _)]] = store.record_polls([(ids["D"], [earlier], {"last_status": 200})])
+        if batched:
+            stored = store.record_polls([(ids[name], articles, {"last_status": 200}) for name, articles in polls])
+        else:
+            stored = [[store.store_article(ids[name], a) for a in articles] for name, articles in polls]
+        key = {earlier_id: "d1"} | {i: a.guid for (_, arts), res in zip(polls, stored) for a, (i, s) in zip(arts, res) if s != "revised"}
+        outcome = []
+        for (_, articles), results in zip(polls, stored):
+            for a, (article_id, status) in zip(articles, results):
+                row = store.article(article_id)
+                outcome.append((a.guid, key[article_id], status, key.get(row.duplicate_of), row.revision, row.title))
+        outcomes.append(outcome)
+        store.close()
+    assert outcomes[0] == outcomes[1]
+    assert [(guid, stored_as, status, copy_of) for guid, stored_as, status, copy_of, _, _ in outcomes[1]] == [
+        ("a1", "a1", "new", None), ("a2", "a2", "new", None), ("b1", "b1", "copy", "a1"),
+        ("b2", "b2", "copy", "d1"), ("c1", "a2", "revised", None), ("c2", "c2", "new", None),
+    ]

@@ -12,8 +12,6 @@ import re
 import unicodedata
 from datetime import UTC, datetime
 
-import trafilatura
-
 from monitor.articles.urls import canonical_url
 from monitor.types import CleanArticle, RawArticle
 
@@ -49,6 +47,8 @@ _WHOLE_PAGE = re.compile(r"<(html|body|article|main)\b", re.I)
 def html_to_text(markup: str) -> str:
     """The main text of an HTML page (trafilatura) or of a fragment such as a feed summary."""
     if _WHOLE_PAGE.search(markup):
+        import trafilatura  # only whole pages need it; feed summaries never load it (0.1 s)
+
         text = trafilatura.extract(markup, include_comments=False, include_tables=False, favor_recall=True)
         if text:
             return text

@@ -1,15 +1,22 @@
 """Many feeds at once: a bounded pool of fetch threads with a per-host limit.
 
-Each host gets `per_host` slots. A slot is a token in one shared queue; a thread takes a
-token, fetches one of that host's feeds, and puts the token back while the host still has
-feeds waiting. So at most `per_host` requests ever run against one host (forty feeds on
-one site do not hammer it), hosts are served round-robin, and no thread sits blocked on a
-busy host while another host has work. Every fetch of the cycle goes through one shared
-HTTP client, so connections are kept alive and reused (a 304 opens no connection).
+Each host gets `per_host` slots. A thread takes a slot, opens a connection to that host
+and fetches the host's waiting feeds one after another over it, kept alive, until none is
+left; then it closes the connection and takes the next slot. So at most `per_host`
+requests ever run against one host (forty feeds on one site do not hammer it), a cycle
+opens at most one connection per slot (a 304 opens no connection of its own), at most
+`workers` connections are open at once, and no thread sits blocked on a busy host while
+another host has work. Hosts with the most feeds start first: the cycle ends with the
+longest queue, so that queue should not start last.
+
+A slot has an HTTP client of its own, with a one-connection pool. One client shared by
+every thread made them queue on its pool lock: with 50 hosts kept alive, a 304 cost
+1.6 ms of CPU instead of 0.4 ms (measured with benchmarks/feeds.py's server).
 """
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from collections import deque
@@ -19,6 +26,8 @@ from urllib.parse import urlsplit
 
 from monitor.errors import SourceError
 from monitor.sources import fetch
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -56,41 +65,42 @@ def fetch_all(
     waiting: dict[str, deque[FeedJob]] = {}
     for job in jobs:
         waiting.setdefault(host_of(job.url), deque()).append(job)
-    if not waiting:
-        return
-    tokens: queue.SimpleQueue[str | None] = queue.SimpleQueue()
-    for host, host_jobs in waiting.items():
-        for _ in range(min(size.per_host, len(host_jobs))):
-            tokens.put(host)
-    remaining = sum(len(q) for q in waiting.values())
-    lock = threading.Lock()
-    workers = min(size.workers, remaining)
+    slots: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+    for host in sorted(waiting, key=lambda h: -len(waiting[h])):
+        for _ in range(min(size.per_host, len(waiting[host]))):
+            slots.put(host)
+    workers = min(size.workers, slots.qsize())
+    for _ in range(workers):
+        slots.put(None)
+    tls = fetch.tls_context()  # loading the CA bundle once, not once per client
 
-    def work(http) -> None:
-        nonlocal remaining
-        while (host := tokens.get()) is not None:
-            with lock:
-                job = waiting[host].popleft()
-            try:
-                answer: fetch.Fetched | SourceError = fetch.fetch(http, job.url, job.etag, job.last_modified, limits)
-            except SourceError as exc:
-                answer = exc
-            except Exception as exc:  # a bug or an unexpected library error must not stop the others
-                answer = SourceError(f"unexpected {exc.__class__.__name__}: {exc}")
-            try:
-                on_result(job, answer)
-            finally:
-                with lock:
-                    remaining -= 1
-                    if waiting[host]:
-                        tokens.put(host)
-                    if remaining == 0:
-                        for _ in range(workers):
-                            tokens.put(None)
+    def next_job(host: str) -> FeedJob | None:
+        try:
+            return waiting[host].popleft()  # deque.popleft is atomic: slots of one host share it
+        except IndexError:
+            return None
 
-    with fetch.client(limits) as http:
-        threads = [threading.Thread(target=work, args=(http,), name=f"fetch-{i}", daemon=True) for i in range(workers)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+    def work() -> None:
+        while (host := slots.get()) is not None:
+            with fetch.client(limits, tls, connections=1) as http:
+                while (job := next_job(host)) is not None:
+                    answer = _fetch_one(http, job, limits)
+                    try:
+                        on_result(job, answer)
+                    except Exception:  # the caller's bug: this thread goes on with the others' feeds
+                        log.exception("handling the answer failed", extra={"source": job.url})
+
+    threads = [threading.Thread(target=work, name=f"fetch-{i}", daemon=True) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def _fetch_one(http, job: FeedJob, limits: fetch.FetchLimits) -> fetch.Fetched | SourceError:
+    try:
+        return fetch.fetch(http, job.url, job.etag, job.last_modified, limits)
+    except SourceError as exc:
+        return exc
+    except Exception as exc:  # a bug or an unexpected library error must not stop the others
+        return SourceError(f"unexpected {exc.__class__.__name__}: {exc}")

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, delete, func, or_, select, text, update
+from sqlalchemy import Engine, and_, bindparam, delete, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -83,17 +83,21 @@ class Store:
     def record_polls(self, polls: list[tuple[int, list[CleanArticle], dict]]) -> list[list[tuple[int, str]]]:
         """Store many polls in one transaction: each is (source id, its articles, the source's
         new column values). `entries_seen` grows by the new articles. Returns, per poll, the
-        (article id, status) of each article as `store_article` would."""
+        (article id, status) of each article as `store_article` would, poll after poll."""
         now = utcnow()
-        results = []
         with self.session() as s:
-            for source_id, articles, fields in polls:
-                stored = _store_batch(s, source_id, articles, now)
+            results = _store_feeds(s, [(source_id, articles) for source_id, articles, _ in polls], now)
+            updates: dict[tuple[str, ...], list[dict]] = {}  # one UPDATE ... executemany per set of columns
+            for (source_id, _, fields), stored in zip(polls, results):
                 new = sum(1 for _, status in stored if status == "new")
-                s.execute(
-                    update(Source).where(Source.id == source_id).values(**fields, entries_seen=Source.entries_seen + new)
-                )
-                results.append(stored)
+                row = {f"new_{key}": value for key, value in fields.items()}
+                updates.setdefault(tuple(sorted(fields)), []).append(row | {"source_id": source_id, "new_entries": new})
+            table = Source.__table__
+            for columns, rows in updates.items():
+                values = {key: bindparam(f"new_{key}") for key in columns}
+                values["entries_seen"] = table.c.entries_seen + bindparam("new_entries")
+                statement = update(table).where(table.c.id == bindparam("source_id")).values(values)
+                s.connection().execute(statement, rows)
         return results
 
     def import_sources(self, feeds: list[dict]) -> tuple[list[str], list[str]]:
@@ -478,7 +482,7 @@ class Store:
 
 @dataclass
 class _Known:
-    """The columns of a stored article that `_store_batch` decides with (not its text)."""
+    """The columns of a stored article that `_store_feeds` decides with (not its text)."""
 
     id: int | None
     source_id: int
@@ -489,53 +493,106 @@ class _Known:
 _KNOWN = (Article.id, Article.source_id, Article.content_hash, Article.duplicate_of)
 
 
-def _store_batch(s: Session, source_id: int, articles: list[CleanArticle], now: datetime) -> list[tuple[int, str]]:
-    """`store_article`'s rules for a whole feed: three look-ups of four columns each and one
-    multi-row INSERT, instead of three ORM look-ups and an ORM insert per article."""
-    if not articles:
-        return []
+# Values per look-up statement, and (source, guids) terms OR-ed in one: far below SQLite's
+# 32,766 bound parameters and its expression depth of 1,000.
+LOOKUP_CHUNK = 500
+LOOKUP_TERMS = 100
 
-    def known(query) -> dict:
-        found: dict = {}
-        for key, *columns in s.execute(query.order_by(Article.id.desc())):
-            found[key] = _Known(*columns)  # descending ids: the oldest wins
-        return found
 
-    by_guid = known(select(Article.guid, *_KNOWN).where(Article.source_id == source_id, Article.guid.in_({a.guid for a in articles})))
-    urls = {a.canonical_url for a in articles if a.canonical_url}
-    by_url = known(select(Article.canonical_url, *_KNOWN).where(Article.canonical_url.in_(urls))) if urls else {}
-    by_hash = known(select(Article.content_hash, *_KNOWN).where(Article.content_hash.in_({a.content_hash for a in articles})))
-    results: list[tuple[_Known, str]] = []
-    inserts: list[tuple[_Known, dict]] = []
-    for article in articles:
-        existing = by_guid.get(article.guid) or (by_url.get(article.canonical_url) if article.canonical_url else None)
-        if existing is not None:
-            if existing.content_hash == article.content_hash or existing.id is None:
-                results.append((existing, "unchanged"))
-            else:
-                _revise(s.get_one(Article, existing.id), article, now)
-                existing.content_hash = article.content_hash
-                results.append((existing, "revised"))
-            continue
-        same_text = by_hash.get(article.content_hash)
-        if same_text is not None and same_text.source_id == source_id:
-            results.append((same_text, "unchanged"))
-            continue
-        values = _new_article(source_id, article, now, same_text)
-        record = _Known(None, source_id, article.content_hash, values["duplicate_of"])
-        inserts.append((record, values))
-        by_guid[article.guid] = record
-        if article.canonical_url:
-            by_url.setdefault(article.canonical_url, record)
-        by_hash.setdefault(article.content_hash, record)
-        results.append((record, "copy" if same_text else "new"))
-    if inserts:
-        table = Article.__table__
-        statement = table.insert().returning(table.c.id, sort_by_parameter_order=True)
-        ids = s.connection().execute(statement, [values for _, values in inserts]).scalars().all()
-        for (record, _), new_id in zip(inserts, ids):
-            record.id = new_id
-    return [(record.id, status) for record, status in results]
+def _store_feeds(s: Session, feeds: list[tuple[int, list[CleanArticle]]], now: datetime) -> list[list[tuple[int, str]]]:
+    """`store_article`'s rules for many feeds at once: three look-ups of four columns for the
+    whole batch and one multi-row INSERT, instead of three ORM look-ups and an insert per
+    article. New rows wait in `pending`; they are inserted before another feed's article
+    refers to one of them (a copy needs its original's id), so the outcome is the same as
+    storing the feeds one after another."""
+    everything = [article for _, articles in feeds for article in articles]
+    if not everything:
+        return [[] for _ in feeds]
+    by_guid = _known_guids(s, feeds)
+    by_url = _known(s, Article.canonical_url, {a.canonical_url for a in everything if a.canonical_url})
+    by_hash = _known(s, Article.content_hash, {a.content_hash for a in everything})
+    pending: list[tuple[_Known, dict]] = []
+    decided: list[list[tuple[_Known, str]]] = []
+    for source_id, articles in feeds:
+        results: list[tuple[_Known, str]] = []
+        decided.append(results)
+        for article in articles:
+            existing = by_guid.get((source_id, article.guid)) or (by_url.get(article.canonical_url) if article.canonical_url else None)
+            same_text = by_hash.get(article.content_hash) if existing is None else None
+            if any(r is not None and r.id is None and r.source_id != source_id for r in (existing, same_text)):
+                _insert(s, pending)
+                pending = []
+            if existing is not None:
+                if existing.content_hash == article.content_hash or existing.id is None:
+                    results.append((existing, "unchanged"))
+                else:
+                    _revise(s.get_one(Article, existing.id), article, now)
+                    existing.content_hash = article.content_hash
+                    by_hash.setdefault(article.content_hash, existing)
+                    results.append((existing, "revised"))
+                continue
+            if same_text is not None and same_text.source_id == source_id:
+                results.append((same_text, "unchanged"))
+                continue
+            values = _new_article(source_id, article, now, same_text)
+            record = _Known(None, source_id, article.content_hash, values["duplicate_of"])
+            pending.append((record, values))
+            by_guid[(source_id, article.guid)] = record
+            if article.canonical_url:
+                by_url.setdefault(article.canonical_url, record)
+            by_hash.setdefault(article.content_hash, record)
+            results.append((record, "copy" if same_text else "new"))
+    _insert(s, pending)
+    return [[(record.id, status) for record, status in results] for results in decided]
+
+
+def _found(s: Session, query, key) -> dict:
+    found: dict = {}
+    for row in s.execute(query.order_by(Article.id.desc())):
+        found[key(row)] = _Known(*row[-len(_KNOWN):])  # descending ids: the oldest wins
+    return found
+
+
+def _known(s: Session, column, values: set) -> dict:
+    """Stored articles by `column` (the oldest for each value)."""
+    found: dict = {}
+    ordered = sorted(values)
+    for start in range(0, len(ordered), LOOKUP_CHUNK):
+        query = select(column, *_KNOWN).where(column.in_(ordered[start : start + LOOKUP_CHUNK]))
+        found |= _found(s, query, lambda row: row[0])
+    return found
+
+
+def _known_guids(s: Session, feeds: list[tuple[int, list[CleanArticle]]]) -> dict:
+    """Stored articles by (source id, guid): OR-ed `source_id = ? AND guid IN (...)` terms,
+    each an index search on the (source_id, guid) key."""
+    terms = []
+    for source_id, articles in feeds:
+        guids = sorted({a.guid for a in articles})
+        terms += [(source_id, guids[start : start + LOOKUP_CHUNK]) for start in range(0, len(guids), LOOKUP_CHUNK)]
+    found: dict = {}
+    chunk: list = []
+    values = 0
+    for n, (source_id, guids) in enumerate(terms):
+        chunk.append(and_(Article.source_id == source_id, Article.guid.in_(guids)))
+        values += len(guids)
+        if n + 1 == len(terms) or len(chunk) == LOOKUP_TERMS or values + len(terms[n + 1][1]) > LOOKUP_CHUNK:
+            found |= _found(s, select(Article.guid, *_KNOWN).where(or_(*chunk)), lambda row: (row.source_id, row.guid))
+            chunk, values = [], 0
+    return found
+
+
+def _insert(s: Session, pending: list[tuple[_Known, dict]]) -> None:
+    """Insert the new rows, many per statement, and give each record its id. The ids come
+    back in no promised order, so each is matched by its row's (source_id, guid) key; asking
+    for the order made SQLAlchemy insert one row per statement on SQLite."""
+    if not pending:
+        return
+    table = Article.__table__
+    statement = table.insert().returning(table.c.id, table.c.source_id, table.c.guid)
+    ids = {(source_id, guid): new_id for new_id, source_id, guid in s.connection().execute(statement, [v for _, v in pending])}
+    for record, values in pending:
+        record.id = ids[(values["source_id"], values["guid"])]
 
 
 def _new_article(source_id: int, article: CleanArticle, now: datetime, same_text) -> dict:
