@@ -1,13 +1,18 @@
 from __future__ import annotations
 
+import random
 import shutil
 
 import pytest
+from rapidfuzz.distance import Levenshtein
 
 from monitor.articles.clean import clean
 from monitor.config import load_settings
 from monitor.errors import RuleFileError
-from monitor.matching.engine import compile_rules, scan
+from monitor.matching.engine import compile_rules, find_mentions, scan
+from monitor.matching.entities import is_acronym
+from monitor.matching.fuzzy import FIXED_WORD_MAX, allowed_edits
+from monitor.matching.normalize import fold_term
 from monitor.matching.rulefile import load_rules
 from monitor.pipeline import reload_rules
 from monitor.sources.folder import read_folder
@@ -102,6 +107,48 @@ def test_match_carries_its_evidence(seed_scans):
     title_hit = next(h for h in kz.hits if h.field == "title")
     assert title_hit.found == "Kazakhastan" and title_hit.offset == len("Bloody protests in ")
     assert "variant: Kazakhastan" in kz.summary()
+
+
+def test_fuzzy_variant_is_the_misspelt_words_as_they_stand(matcher):
+    # "Kazakhstan's" folds to two words, "kazakhstan s"; an exact "Kazakhstan" followed by a
+    # short word ("so", ", a", ". A") once passed for a one-edit variant of it.
+    text = "Protests in Kazakhstan so far. In Kazakhstan, a man said (per Kazakhstan. A) that Kazakhastan's police left."
+    kz = next(m for m in scan(matcher, "Kazakhstan news", text)[0] if m.rule_id == "kazakhstan")
+    assert {h.found for h in kz.hits if h.how.startswith("fuzzy")} == {"Kazakhastan's"}
+    assert [h.found for h in kz.hits if h.field == "body"][:3] == ["Kazakhstan"] * 3
+    assert "(in title; variant: Kazakhastan's)" in kz.summary()
+
+
+def _fuzzy_windows_by_brute_force(matcher, text: str) -> set[tuple[int, int, str]]:
+    """Every run of whole words within the allowed edits of a fuzzy alias, by trying them all."""
+    words, found = text.split(" "), set()
+    starts = [sum(len(w) + 1 for w in words[:i]) for i in range(len(words))]
+    for entity in matcher.ruleset.entities.values():
+        for alias in entity.aliases if entity.fuzzy else ():
+            folded, edits = fold_term(alias), 0 if is_acronym(alias) else allowed_edits(fold_term(alias))
+            size = folded.count(" ") + 1
+            for i in range(len(words) - size + 1) if edits else ():
+                start, end = starts[i], starts[i + size - 1] + len(words[i + size - 1])
+                window = text[start:end]
+                short_kept = all(a == w for a, w in zip(folded.split(" "), window.split(" ")) if len(a) <= FIXED_WORD_MAX)
+                denied = window in {fold_term(d) for d in entity.deny}
+                if 0 < Levenshtein.distance(window, folded) <= edits and short_kept and not denied:
+                    found.add((start, end, f"@{entity.id}"))
+    return found
+
+
+def test_fuzzy_matching_misses_no_variant(matcher):
+    """The pieces the automaton looks for find every variant trying every window would."""
+    rng = random.Random(9)
+    aliases = [a for e in matcher.ruleset.entities.values() if e.fuzzy for a in e.aliases]
+    for _ in range(1500):
+        variant = list(fold_term(rng.choice(aliases)))
+        for _ in range(rng.choice((1, 1, 2, 2, 3))):  # deletions, insertions, substitutions, spaces too
+            at = rng.randrange(len(variant) + 1)
+            variant[at:at + rng.choice((0, 1))] = rng.choice(("", rng.choice("aeikostz "))) or []
+        text = fold_term(f"on {''.join(variant)} said")
+        found = {f[:3] for f in find_mentions(matcher, text).fuzzy}
+        assert found == _fuzzy_windows_by_brute_force(matcher, text), text
 
 
 def _copy_rules(tmp_path):

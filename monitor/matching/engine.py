@@ -1,23 +1,34 @@
 """The matching engine: pure functions, no I/O.
 
 `compile_rules(ruleset)` builds ONE Aho-Corasick automaton over every alias, keyword and
-phrase of every rule, plus the pieces of long aliases that seed fuzzy matching.
+phrase of every rule, plus the pieces of long aliases that seed fuzzy matching (fuzzy.py).
 `scan(matcher, title, text)` finds all mentions in one pass over each field, then
-evaluates only the rules one of whose terms was found (the percolator idea of Lucene
-Monitor): the cost per article follows what the article mentions, not how many rules exist.
+evaluates only the rules one of whose trigger terms was found (the percolator idea of
+Lucene Monitor): the cost per article follows what the article mentions, not how many
+rules exist.
+
+Every key starts with a space (the text is searched as " text "), so the automaton sits at
+its root inside words and hits inside words never reach Python. Per article, Python work
+is spent only on what needs it: hits of keys that must be checked one by one (the case of
+an acronym, a Cyrillic ending, a fuzzy piece), the candidate rules, and the evidence of
+the terms those rules use. The rest (which terms a field mentions) is set arithmetic on
+the keys the automaton returned.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cached_property
+from itertools import chain, compress
+from operator import attrgetter, itemgetter
 
 import ahocorasick
 
 from monitor.articles.clean import lead_of
 from monitor.matching.entities import is_acronym
 from monitor.matching.evaluate import Mention, evaluate, score
-from monitor.matching.fuzzy import FuzzySeed, fuzzy_mentions, fuzzy_seeds
+from monitor.matching.fuzzy import Seeds, fuzzy_seeds, seed_index, variants_at
 from monitor.matching.normalize import Folded, fold, fold_term, is_cyrillic, latinize
 from monitor.matching.query import terms_of
 from monitor.matching.rulefile import Rule, RuleSet
@@ -26,6 +37,11 @@ from monitor.types import Hit, Match
 # Russian and Kazakh inflect names: Казахстана, Токаева. A Cyrillic alias may carry
 # up to this many more Cyrillic letters at its end.
 CYRILLIC_ENDING_MAX = 3
+
+_VALUE = itemgetter(1)
+_PLAIN = attrgetter("plain")
+_RULES = attrgetter("rules")
+Found = tuple[int, int, str, str]  # (start, end, term, how) in the folded field
 
 
 @dataclass(frozen=True)
@@ -36,26 +52,37 @@ class Pattern:
     case_sensitive: bool
     prefix: bool  # keyword ending in '*'
 
+    @cached_property
+    def letters(self) -> str:
+        """The alias without its punctuation, as an acronym must be written."""
+        return "".join(filter(str.isalnum, self.alias))
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True, eq=False)  # hashed by identity: sets of them are cheap
 class Key:
-    """What one automaton key stands for."""
+    """What a key stands for when it needs more than noting its term: a check per hit, an
+    entity, a trigger. Every other key stands for one keyword that triggers no rule, and
+    its value in the automaton is that keyword (a str): noting it costs nothing in Python."""
 
     size: int  # length of the key, spaces included
     trail: int  # 1 when the key ends with a space (a whole word), else 0
-    patterns: tuple[Pattern, ...]
-    seeds: tuple[FuzzySeed, ...]
-    plain: frozenset[str] | None  # the terms, when every hit is valid as found (no case check)
+    plain: frozenset[str]  # terms found wherever the key is: no case or ending to check
+    checked: tuple[Pattern, ...]  # patterns whose every hit is checked (acronyms, Cyrillic endings)
+    seeds: Seeds | None  # fuzzy pieces that start a word
+    rules: tuple[int, ...]  # the rules the `plain` terms make candidates
 
 
 @dataclass(frozen=True)
 class Matcher:
     ruleset: RuleSet
-    automaton: ahocorasick.Automaton  # " folded key " -> index in `keys`
-    keys: tuple[Key, ...]
+    automaton: ahocorasick.Automaton  # " folded key" -> its term, or a Key
+    backward: ahocorasick.Automaton  # reversed fuzzy pieces that end a word -> Seeds
+    inner: ahocorasick.Automaton  # fuzzy pieces inside a long single word -> Seeds
+    inner_length: int  # the shortest word that may be a variant found by an inner piece
+    term_keys: dict[str, tuple[tuple[str, int], ...]]  # keyword -> (key, trail) of the keys valued so
     triggers: dict[str, tuple[int, ...]]  # term -> indexes of the rules it can make fire
     rule_terms: tuple[frozenset[str], ...]  # per rule, every term it looks at
-    denied: dict[str, frozenset[str]]  # "@entity" -> folded look-alikes
+    denied: dict[str, frozenset[str]]  # "@entity" -> folded look-alikes, for entities that have some
 
 
 def _all_terms(ruleset: RuleSet) -> set[str]:
@@ -81,39 +108,60 @@ def _patterns(ruleset: RuleSet) -> list[Pattern]:
     return [p for p in patterns if p.folded]
 
 
-def compile_rules(ruleset: RuleSet) -> Matcher:
-    exact: dict[str, list[Pattern]] = defaultdict(list)
-    for pattern in _patterns(ruleset):
-        exact[pattern.folded].append(pattern)
-    seeds: dict[str, list[FuzzySeed]] = defaultdict(list)
-    for seed in fuzzy_seeds(ruleset.entities.values()):
-        seeds[seed.piece].append(seed)
-    # Terms match whole words: each key carries the spaces around it (the text is searched
-    # as " text "), so hits inside words never reach Python. A prefix ("sanction*") or a
-    # Cyrillic alias (case endings) leaves the end open; fuzzy seeds may lie anywhere.
-    entries: dict[str, tuple[list[Pattern], list[FuzzySeed]]] = defaultdict(lambda: ([], []))
-    for key, patterns in exact.items():
-        for pattern in patterns:
-            open_end = pattern.prefix or is_cyrillic(key[-1])
-            entries[" " + key + ("" if open_end else " ")][0].append(pattern)
-    for key, found in seeds.items():
-        entries[key][1].extend(found)
+def _automaton(entries: dict[str, object]) -> ahocorasick.Automaton:
     automaton = ahocorasick.Automaton()
-    keys = []
-    for number, (key, (patterns, found)) in enumerate(entries.items()):
-        trail = 1 if patterns and key.endswith(" ") else 0
-        plain = frozenset(p.term for p in patterns) if trail and not any(p.case_sensitive for p in patterns) else None
-        keys.append(Key(len(key), trail, tuple(patterns), tuple(found), plain))
-        automaton.add_word(key, number)
+    for key, value in entries.items():
+        automaton.add_word(key, value)
     if len(automaton):
         automaton.make_automaton()
+    return automaton
+
+
+def _values(ruleset: RuleSet, seeds: dict[str, Seeds], triggers: dict[str, tuple[int, ...]]) -> dict[str, str | Key]:
+    """Every key of the main automaton and what it stands for."""
+    # A prefix ("sanction*") or a Cyrillic alias (case endings) leaves the end of its key
+    # open; every other term is a whole word: " key ".
+    by_key: dict[str, list[Pattern]] = defaultdict(list)
+    for pattern in _patterns(ruleset):
+        open_end = pattern.prefix or is_cyrillic(pattern.folded[-1])
+        by_key[" " + pattern.folded + ("" if open_end else " ")].append(pattern)
+    values: dict[str, str | Key] = {}
+    for text in sorted(by_key.keys() | seeds.keys()):
+        patterns, trail = by_key.get(text, []), int(text.endswith(" "))
+        plain = frozenset(p.term for p in patterns if not p.case_sensitive and (trail or p.prefix))
+        checked = tuple(p for p in patterns if p.term not in plain)
+        rules = tuple(sorted({index for term in plain for index in triggers.get(term, ())}))
+        if len(plain) == 1 and not checked and not rules and text not in seeds and not patterns[0].term.startswith("@"):
+            values[text] = patterns[0].term
+        else:
+            values[text] = Key(len(text), trail, plain, checked, seeds.get(text), rules)
+    return values
+
+
+def compile_rules(ruleset: RuleSet) -> Matcher:
+    seeds = fuzzy_seeds(ruleset.entities.values())
+    sides = {side: seed_index([s for s in seeds if s.side == side]) for side in ("start", "end", "inner")}
     triggers: dict[str, list[int]] = defaultdict(list)
     for index, rule in enumerate(ruleset.rules):
         for term in rule.triggers:
             triggers[term].append(index)
-    denied = {f"@{e.id}": frozenset(fold_term(d) for d in e.deny) for e in ruleset.entities.values()}
-    rule_terms = tuple(_terms_of_rule(rule) for rule in ruleset.rules)
-    return Matcher(ruleset, automaton, tuple(keys), {k: tuple(v) for k, v in triggers.items()}, rule_terms, denied)
+    values = _values(ruleset, sides["start"], triggers)
+    term_keys: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for text, value in values.items():
+        if isinstance(value, str):
+            term_keys[value].append((text, int(text.endswith(" "))))
+    inner_length = min((len(s.alias.alias) - s.alias.edits for s in seeds if s.side == "inner"), default=0)
+    return Matcher(
+        ruleset=ruleset,
+        automaton=_automaton(values),
+        backward=_automaton(sides["end"]),
+        inner=_automaton(sides["inner"]),
+        inner_length=inner_length,
+        term_keys={term: tuple(keys) for term, keys in term_keys.items()},
+        triggers={term: tuple(indexes) for term, indexes in triggers.items()},
+        rule_terms=tuple(_terms_of_rule(rule) for rule in ruleset.rules),
+        denied={f"@{e.id}": frozenset(fold_term(d) for d in e.deny) for e in ruleset.entities.values() if e.deny},
+    )
 
 
 def _terms_of_rule(rule: Rule) -> frozenset[str]:
@@ -124,8 +172,10 @@ def _terms_of_rule(rule: Rule) -> frozenset[str]:
 def _exact_case(source: str, folded: Folded, start: int, end: int, pattern: Pattern) -> bool:
     """Acronyms match only as written: CSTO, not csto in a URL slug."""
     first, last = folded.span(start, end)
-    original = "".join(c for c in source[first:last] if c.isalnum())
-    return original == "".join(c for c in pattern.alias if c.isalnum())
+    written = source[first:last]
+    if not written.isalnum():  # "U.S." is written US
+        written = "".join(filter(str.isalnum, written))
+    return written == pattern.letters
 
 
 def _right_end(text: str, end: int, pattern: Pattern) -> int | None:
@@ -146,68 +196,119 @@ class Scanned:
 
     source: str
     folded: Folded
-    positions: dict[int, list[int]]  # key index -> ends of its hits in " folded text "
-    checked: dict[int, list[tuple[int, int, str, str]]]  # key index -> verified (start, end, term, how)
-    fuzzy: list[tuple[int, int, str, str]]
-    terms: set[str]
+    padded: str  # " folded text ", as searched
+    hits: list[tuple[int, str | Key]]  # (end in `padded`, value) of every automaton hit
+    special: list[tuple[int, Key]]  # the hits of Keys that stand for terms as found
+    checked: list[Found]  # verified mentions of the checked patterns
+    fuzzy: list[Found]
+    terms: set[str]  # every term mentioned
+    rules: set[int]  # the rules some term mentioned makes candidates
+    entities: set[str]  # ids of the entities mentioned
 
 
 def find_mentions(matcher: Matcher, source: str) -> Scanned:
     """One automaton pass over the field: the terms it mentions.
 
-    Cheap on purpose: per hit only its position is kept; mentions are verified (case of
-    acronyms, open ends) per distinct key, and become evidence only for the terms some
-    candidate rule uses (`evidence`).
+    Cheap on purpose: the automaton's hits are gathered in C, and so are the terms of the
+    one-term keys found (their values); only hits of Keys are looked at one by one. Mentions
+    become evidence only for the terms some candidate rule uses (`evidence`).
     """
     folded = fold(source)
     text = folded.text
-    positions: dict[int, list[int]] = defaultdict(list)
-    if text and len(matcher.automaton):
-        for last, number in matcher.automaton.iter(f" {text} "):
-            positions[number].append(last)
-    terms: set[str] = set()
-    checked: dict[int, list[tuple[int, int, str, str]]] = {}
-    seeded: list[tuple[int, FuzzySeed]] = []
-    for number, lasts in positions.items():
-        key = matcher.keys[number]
-        if key.seeds:
-            seeded += [(last - key.size, seed) for last in lasts for seed in key.seeds]
-        if key.plain is not None:
-            terms |= key.plain
-        elif key.patterns:
-            checked[number] = _check(source, folded, key, lasts)
-            terms |= {found[2] for found in checked[number]}
-    fuzzy = fuzzy_mentions(text, seeded, matcher.denied) if seeded else []
-    terms |= {found[2] for found in fuzzy}
-    return Scanned(source, folded, positions, checked, fuzzy, terms)
+    padded = f" {text} "
+    hits = list(matcher.automaton.iter(padded)) if text and len(matcher.automaton) else []
+    values = set(map(_VALUE, hits))
+    terms = set(filter(str.__instancecheck__, values))
+    keys = values - terms
+    special: list[tuple[int, Key]] = []
+    checked: list[Found] = []
+    variants: dict[tuple[int, int, str], tuple[int, int, str]] = {}
+    if keys:
+        for last, key in compress(hits, map(keys.__contains__, map(_VALUE, hits))):
+            start = last - key.size + 1  # the key's space is the word's start in `text`
+            if key.plain:
+                special.append((last, key))
+            if key.checked:
+                checked += _check(source, folded, key, start)
+            seeds = key.seeds
+            if seeds is not None:
+                end = text.find(" ", start)
+                end = len(text) if end < 0 else end
+                if seeds.lengths >> (end - start) & 1:  # most hits end here
+                    variants_at(text, start, end, seeds, matcher.denied, variants)
+    if text:
+        _fuzzy_ends(matcher, text, padded, variants)
+    fuzzy = [(first, end, term, how) for (first, end, term), (_, _, how) in variants.items()]
+    rules = set(chain.from_iterable(map(_RULES, keys)))
+    found = {f[2] for f in chain(checked, fuzzy)}
+    rules.update(*(matcher.triggers.get(term, ()) for term in found))
+    found.update(*map(_PLAIN, keys))  # every entity is among these: entity keys are Keys
+    terms |= found
+    entities = {term[1:] for term in found if term[0] == "@"}
+    return Scanned(source, folded, padded, hits, special, checked, fuzzy, terms, rules, entities)
 
 
-def _check(source: str, folded: Folded, key: Key, lasts: list[int]) -> list[tuple[int, int, str, str]]:
+def _fuzzy_ends(matcher: Matcher, text: str, padded: str, variants: dict) -> None:
+    """The fuzzy pieces that end a word (searched backwards) or lie inside a long one."""
+    if len(matcher.backward):
+        for last, seeds in matcher.backward.iter(padded[::-1]):
+            end = len(text) - last + seeds.size - 1  # the key's space ends the word
+            start = text.rfind(" ", 0, end) + 1
+            if seeds.lengths >> (end - start) & 1:
+                variants_at(text, start, end, seeds, matcher.denied, variants)
+    if len(matcher.inner):
+        words = text.split(" ")
+        for word in set(compress(words, map(matcher.inner_length.__le__, map(len, words)))):
+            inner = [seeds for _, seeds in matcher.inner.iter(word)]
+            at = padded.find(f" {word} ")
+            while inner and at >= 0:
+                for seeds in inner:
+                    variants_at(text, at, at + len(word), seeds, matcher.denied, variants)
+                at = padded.find(f" {word} ", at + len(word) + 1)
+
+
+def _check(source: str, folded: Folded, key: Key, start: int) -> list[Found]:
     text, found = folded.text, []
-    for last in lasts:
-        start, end = last - key.size + 1, last - key.trail
-        whole = key.trail or end == len(text) or text[end] == " "
-        for pattern in key.patterns:
-            stop = end if whole else _right_end(text, end, pattern)
-            if stop is None or (pattern.case_sensitive and not _exact_case(source, folded, start, end, pattern)):
-                continue
-            found.append((start, stop, pattern.term, "alias" if pattern.term[0] == "@" else "keyword"))
+    end = start + key.size - 1 - key.trail
+    whole = key.trail or end == len(text) or text[end] == " "
+    for pattern in key.checked:
+        stop = end if whole else _right_end(text, end, pattern)
+        if stop is None or (pattern.case_sensitive and not _exact_case(source, folded, start, end, pattern)):
+            continue
+        found.append((start, stop, pattern.term, "alias" if pattern.term[0] == "@" else "keyword"))
+    return found
+
+
+def _mention(text: str, start: int, last: int, trail: int, term: str) -> Found:
+    """A plain key's mention: to the key's end, or to the end of the word for a prefix."""
+    if trail:
+        stop = last - 1
+    else:
+        stop = text.find(" ", last)
+        stop = len(text) if stop < 0 else stop
+    return start, stop, term, "alias" if term[0] == "@" else "keyword"
+
+
+def _plain_mentions(matcher: Matcher, scanned: Scanned, needed: set[str]) -> list[Found]:
+    """The mentions of the `needed` terms that their keys find wherever they are."""
+    text, padded, found = scanned.folded.text, scanned.padded, []
+    # A one-term key's hit carries its term, not its key: of the term's keys, those that
+    # end here are the ones found (" republic of kazakhstan " and " kazakhstan " both may).
+    for last, term in set(compress(scanned.hits, map(needed.__contains__, map(_VALUE, scanned.hits)))):
+        for key, trail in matcher.term_keys[term]:
+            start = last - len(key) + 1
+            if start >= 0 and padded.startswith(key, start):
+                found.append(_mention(text, start, last, trail, term))
+    for last, key in scanned.special:
+        found += [_mention(text, last - key.size + 1, last, key.trail, term) for term in key.plain & needed]
     return found
 
 
 def evidence(matcher: Matcher, scanned: Scanned, needed: set[str], field: str, lead_end: int = 0) -> list[Mention]:
     """The mentions of the `needed` terms as evidence; per term, the longest where several
     overlap, exact before fuzzy at equal length."""
-    chosen = [f for f in scanned.fuzzy if f[2] in needed]
-    for number, lasts in scanned.positions.items():
-        key = matcher.keys[number]
-        if number in scanned.checked:
-            chosen += [f for f in scanned.checked[number] if f[2] in needed]
-        elif key.plain is not None and not key.plain.isdisjoint(needed):
-            for pattern in key.patterns:
-                if pattern.term in needed:
-                    how = "alias" if pattern.term[0] == "@" else "keyword"
-                    chosen += [(last - key.size + 1, last - 1, pattern.term, how) for last in lasts]
+    chosen = [f for f in chain(scanned.fuzzy, scanned.checked) if f[2] in needed]
+    chosen += _plain_mentions(matcher, scanned, needed)
     chosen.sort(key=lambda f: (f[2], f[0], -(f[1] - f[0]), f[3].startswith("fuzzy")))
     folded, source = scanned.folded, scanned.source
     mentions: list[Mention] = []
@@ -232,7 +333,7 @@ def scan(matcher: Matcher, title: str, text: str) -> tuple[list[Match], set[str]
     """(matches of every rule that fired, ids of every entity mentioned)."""
     in_title, in_body = find_mentions(matcher, title), find_mentions(matcher, text)
     found = in_title.terms | in_body.terms
-    candidates = sorted({index for term in found for index in matcher.triggers.get(term, ())})
+    candidates = sorted(in_title.rules | in_body.rules)
     rules = matcher.ruleset.rules
     by_term: dict[str, list[Mention]] = defaultdict(list)
     if candidates:
@@ -242,7 +343,7 @@ def scan(matcher: Matcher, title: str, text: str) -> tuple[list[Match], set[str]
         for mention in mentions:
             by_term[mention.hit.term].append(mention)
     matches = [m for m in (judge(rules[index], by_term) for index in candidates) if m is not None]
-    return matches, {term[1:] for term in found if term.startswith("@")}
+    return matches, in_title.entities | in_body.entities
 
 
 def judge(rule: Rule, by_term: dict[str, list[Mention]]) -> Match | None:

@@ -1,16 +1,37 @@
-"""Bounded fuzzy matching of long entity aliases, at a cost that does not grow with the rules.
+"""Bounded fuzzy matching of long entity aliases, at a cost that follows the article, not the rules.
 
 An alias of FUZZY_MIN_LENGTH letters or more may be misspelt by one edit (Kazakhastan),
-one of FUZZY_TWO_EDITS_LENGTH or more by two (Kassym-Shomart Tokayev). By the pigeonhole
-principle, a string within k edits of an alias contains at least one of k+1 pieces of it
-unchanged. Those pieces go into the same Aho-Corasick automaton as the exact terms; only
-where a piece is found do we compare the surrounding words with the alias (Levenshtein).
-Acronyms and short words are never matched fuzzily; each entity's deny list names
+one of FUZZY_TWO_EDITS_LENGTH or more by two (Kassym-Shomart Tokayev). A variant is a run
+of whole words, as many as the alias has, within those edits of it (Levenshtein).
+
+Candidates come from the pigeonhole principle: a variant within k edits keeps at least one
+of k+1 disjoint pieces of the alias intact. The pieces are chosen to lie against a word
+boundary, so that their automaton keys start with a space and say where the variant lies:
+
+- "start" pieces begin a word; their key " piece" goes into the engine's main automaton;
+- "end" pieces end a word; their key " eceip" (reversed) goes into an automaton run over
+  the reversed text;
+- "inner" pieces, needed only for single words of FUZZY_TWO_EDITS_LENGTH letters (two
+  edits can break both of its ends), are looked for inside words that long only.
+
+Why that is enough (k <= 2): when the variant's spaces stand where the alias's do
+("aligned"), every edit falls in one word. A one-word alias is cut in k+1 pieces. Of a
+longer alias, the first word is a start piece and the last word an end piece, whole; when
+k = 2 a third piece is needed for the case where both hold an edit: the longest middle word,
+or with two words, both halves of the longer word (one of them keeps clear of its one
+edit). When a space moved, both edits went to spaces (one removed, one added), and the
+first or the last word, which hold no alias space, is intact. So a piece that matters only
+in the aligned case (a middle word, a half) can also ask its word to be as long as the
+alias word, give or take k: most of its hits are turned down by that one bit test.
+
+Acronyms and short aliases are never matched fuzzily; a word of one or two letters in an
+alias ("of", the "s" of "Kazakhstan's") must stand as written; each entity's deny list names
 look-alikes that are never taken for it (Kazan, Tokaj).
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -23,17 +44,49 @@ from monitor.matching.normalize import fold_term
 # real word into another too easily (Kazan/Kazah). 16+ allow 2 (Kassym-Shomart Tokayev).
 FUZZY_MIN_LENGTH = 8
 FUZZY_TWO_EDITS_LENGTH = 16
+# Words of an alias this short are never edited: one edit makes any other short word of
+# them ("Kazakhstan's" would take "Kazakhstan so" and "Kazakhstan, a" for variants).
+FIXED_WORD_MAX = 2
 
 
-@dataclass(frozen=True)
-class FuzzySeed:
-    piece: str  # a stretch of the folded alias that survives up to `edits` edits somewhere
-    offset: int  # where the piece starts in the alias
+@dataclass(frozen=True, slots=True, eq=False)
+class FuzzyAlias:
     alias: str  # folded
     written: str  # as in the entity file
     term: str  # "@entity"
     edits: int
-    anchor: str | None  # "start": the alias starts where the piece does; "end": ends where it does
+    rank: int  # position among the entity's aliases: the first one names a variant on a tie
+    fixed: tuple[tuple[int, str], ...]  # (index, word) of the words that must stand as written
+
+
+@dataclass(frozen=True)
+class FuzzySeed:
+    key: str  # the automaton key: " " + piece ("start"), " " + reversed piece ("end"), piece ("inner")
+    side: str  # "start", "end" or "inner"
+    word: int  # the alias word the piece lies in
+    words: int  # how many words the alias has
+    alias: FuzzyAlias
+    near: bool = False  # the word found must be as long as the alias word, give or take the edits
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SeedGroup:
+    """Seeds of one key that are word `word` of aliases of `words` words, by window length."""
+
+    word: int
+    words: int
+    near: int  # bit n set: the word the piece lies in may have n letters (-1: any length)
+    by_length: dict[int, tuple[FuzzyAlias, ...]]  # window length -> aliases it may be a variant of
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Seeds:
+    """What one fuzzy key stands for, laid out so that most hits are turned down by a bit test."""
+
+    size: int  # length of the key
+    lengths: int  # bit n set: a hit in a word of n letters is worth a look (-1: any)
+    single: dict[int, tuple[FuzzyAlias, ...]]  # one-word aliases, by the length of the word found
+    multi: tuple[SeedGroup, ...]  # aliases of several words
 
 
 def allowed_edits(folded: str) -> int:
@@ -47,58 +100,121 @@ def fuzzy_seeds(entities: Iterable[Entity]) -> list[FuzzySeed]:
         if not entity.fuzzy:
             continue
         seen = set()
-        for alias in entity.aliases:
+        for rank, alias in enumerate(entity.aliases):
             folded = fold_term(alias)
             edits = 0 if is_acronym(alias) else allowed_edits(folded)
             if not edits or folded in seen:  # Kazakhstán folds to Kazakhstan: name the first
                 continue
             seen.add(folded)
-            size = len(folded) // (edits + 1)
-            for index in range(edits + 1):
-                start = index * size
-                end = len(folded) if index == edits else start + size
-                piece, anchor = folded[start:end], None
-                # An intact first piece means no edit before it: the alias starts exactly
-                # there, at a word start; likewise an intact last piece ends at a word end.
-                # The spaces in the key keep hits inside other words out of the automaton.
-                if index == 0:
-                    piece, start, anchor = " " + piece, -1, "start"
-                elif index == edits:
-                    piece, anchor = piece + " ", "end"
-                seeds.append(FuzzySeed(piece, start, folded, alias, f"@{entity.id}", edits, anchor))
+            words = folded.split(" ")
+            fixed = tuple((i, w) for i, w in enumerate(words) if len(w) <= FIXED_WORD_MAX)
+            target = FuzzyAlias(folded, alias, f"@{entity.id}", edits, rank, fixed)
+            seeds += [FuzzySeed(key, side, word, len(words), target, near) for side, word, key, near in _pieces(words, edits)]
     return seeds
 
 
-def _word_starts(text: str, low: int, high: int) -> list[int]:
-    return [i for i in range(max(low, 0), min(high, len(text)) + 1) if i == 0 or (i < len(text) and text[i - 1] == " ")]
+def _pieces(words: list[str], edits: int) -> list[tuple[str, int, str, bool]]:
+    """(side, word index, key, near) of the pieces the module docstring describes."""
+
+    def start(word: int, piece: str, near: bool = False) -> tuple[str, int, str, bool]:
+        return "start", word, " " + piece, near
+
+    def end(word: int, piece: str, near: bool = False) -> tuple[str, int, str, bool]:
+        return "end", word, " " + piece[::-1], near
+
+    first, last = words[0], words[-1]
+    if len(words) == 1:
+        if edits == 1:
+            half = len(first) // 2
+            return [start(0, first[:half]), end(0, first[half:])]
+        third = len(first) // 3
+        return [start(0, first[:third]), ("inner", 0, first[third : 2 * third], False), end(0, first[2 * third :])]
+    pieces = [start(0, first), end(len(words) - 1, last)]
+    if edits == 2 and len(words) > 2:
+        middle = max(range(1, len(words) - 1), key=lambda i: len(words[i]))
+        pieces.append(start(middle, words[middle], near=True))
+    elif edits == 2:
+        longer = 0 if len(first) >= len(last) else 1
+        word = words[longer]
+        half = max(1, len(word) // 2)
+        pieces += [start(longer, word[:half], near=True), end(longer, word[half:] or word, near=True)]
+    return pieces
 
 
-def _word_ends(text: str, low: int, high: int) -> list[int]:
-    return [i for i in range(max(low, 1), min(high, len(text)) + 1) if i == len(text) or text[i] == " "]
+def seed_index(seeds: list[FuzzySeed]) -> dict[str, Seeds]:
+    """Per automaton key, the aliases its hits may belong to, by window length."""
+    grouped: dict[str, dict[tuple[int, int, int], dict[int, list[FuzzyAlias]]]] = defaultdict(dict)
+    for seed in seeds:
+        target = seed.alias
+        near = -1
+        if seed.near:
+            size = len(target.alias.split(" ")[seed.word])
+            near = sum(1 << n for n in range(max(size - target.edits, 1), size + target.edits + 1))
+        lengths = grouped[seed.key].setdefault((seed.word, seed.words, near), defaultdict(list))
+        size = len(target.alias)
+        for length in range(size - target.edits, size + target.edits + 1):
+            if target not in lengths[length]:
+                lengths[length].append(target)
+    index = {}
+    for key, groups in grouped.items():
+        single = {n: tuple(found) for n, found in groups.pop((0, 1, -1), {}).items()}
+        multi = tuple(
+            SeedGroup(word, words, near, {n: tuple(found) for n, found in lengths.items()})
+            for (word, words, near), lengths in groups.items()
+        )
+        wanted = sum(1 << n for n in single)
+        for group in multi:
+            wanted |= group.near
+        index[key] = Seeds(len(key), wanted, single, multi)
+    return index
 
 
-def fuzzy_mentions(text: str, seeded: list[tuple[int, FuzzySeed]], denied: dict[str, frozenset[str]]):
-    """(start, end, term, how) of every stretch of whole words, as many as the alias has,
-    within the allowed edits of it."""
-    found = {}
-    for piece_start, seed in seeded:
-        origin = piece_start - seed.offset
-        if seed.anchor == "start":
-            starts = [origin]
-        elif seed.anchor == "end":
-            piece_end = piece_start + len(seed.piece) - 1
-            starts = _word_starts(text, piece_end - len(seed.alias) - seed.edits, piece_end - len(seed.alias) + seed.edits)
-        else:
-            starts = _word_starts(text, origin - seed.edits, origin + seed.edits)
-        for start in starts:
-            expected = start + len(seed.alias)
-            ends = [piece_start + len(seed.piece) - 1] if seed.anchor == "end" else _word_ends(text, expected - seed.edits, expected + seed.edits)
-            for end in ends:
-                window = text[start:end]
-                if window.count(" ") != seed.alias.count(" ") or window in denied.get(seed.term, ()):
-                    continue
-                distance = Levenshtein.distance(window, seed.alias, score_cutoff=seed.edits)
-                if 0 < distance <= seed.edits:
-                    how = f"fuzzy({distance} edit{'s' * (distance > 1)} of {seed.written})"
-                    found[(start, end, seed.term)] = (start, end, seed.term, how)
-    return list(found.values())
+def window(text: str, start: int, end: int, word: int, words: int) -> tuple[int, int] | None:
+    """The run of `words` whole words in which text[start:end] is word number `word`."""
+    for _ in range(word):
+        if start == 0:
+            return None
+        start = text.rfind(" ", 0, start - 1) + 1
+    for _ in range(words - word - 1):
+        if end == len(text):
+            return None
+        end = text.find(" ", end + 1)
+        end = len(text) if end < 0 else end
+    return start, end
+
+
+def variants_at(text: str, start: int, end: int, seeds: Seeds, denied: dict[str, frozenset[str]], found: dict) -> None:
+    """Record in `found` each variant a piece found in the word text[start:end] points at:
+    (start, end, term) -> (distance, rank, how)."""
+    length = end - start
+    if seeds.single and seeds.lengths >> length & 1:
+        aliases = seeds.single.get(length)
+        if aliases:
+            _compare(text, start, end, aliases, denied, found)
+    for group in seeds.multi:
+        if not group.near >> length & 1:
+            continue
+        placed = window(text, start, end, group.word, group.words)
+        if placed is not None:
+            aliases = group.by_length.get(placed[1] - placed[0])
+            if aliases:
+                _compare(text, placed[0], placed[1], aliases, denied, found)
+
+
+def _compare(text: str, start: int, end: int, aliases: tuple[FuzzyAlias, ...], denied: dict, found: dict) -> None:
+    variant = text[start:end]
+    for target in aliases:
+        distance = Levenshtein.distance(variant, target.alias, score_cutoff=target.edits)
+        if not 0 < distance <= target.edits:
+            continue
+        if (denied and variant in denied.get(target.term, ())) or (target.fixed and not _fixed_words_kept(variant, target)):
+            continue
+        best = found.get((start, end, target.term))
+        if best is None or (distance, target.rank) < best[:2]:
+            how = f"fuzzy({distance} edit{'s' * (distance > 1)} of {target.written})"
+            found[(start, end, target.term)] = (distance, target.rank, how)
+
+
+def _fixed_words_kept(variant: str, target: FuzzyAlias) -> bool:
+    words = variant.split(" ")
+    return all(words[index] == word for index, word in target.fixed)

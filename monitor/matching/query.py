@@ -210,13 +210,25 @@ def matches_nothing_found(node: Node) -> bool:
     return all(results) if isinstance(node, All) else any(results)
 
 
+# How often a term is likely to occur, for choosing triggers (Lucene Monitor's default term
+# weighting guesses by length too): a word of n letters costs WORD_COST_LETTERS / n, but never
+# less than WORD_COST_MIN, because a long common word ("international", "administration") is
+# still far more frequent than a named entity or a phrase (RARE_COST); without that floor a
+# 13-letter keyword was chosen over @entity and made its rule a candidate in most articles.
+RARE_COST = 0.5  # "@entity" or "a phrase"
+WORD_COST_LETTERS = 12.0
+WORD_COST_MIN = 1.0
+NAME_FACTOR = 0.3  # written capitalized: a name, rarer than a word
+PREFIX_FACTOR = 3.0  # "sanction*" stands for several words
+
+
 def _term_cost(key: str) -> float:
     """How often a term is likely to occur: entities, phrases and names rarely, short words and
-    prefixes often (the guesses Lucene Monitor's default term weighting makes too)."""
+    prefixes often."""
     if key.startswith("@") or " " in key.strip():
-        return 1.0
-    name = 0.3 if key[0].isupper() else 1.0  # written capitalized: a name, rarer than a word
-    return name * (3.0 if key.endswith("*") else 1.0) * 12.0 / max(len(key.rstrip("*")), 1)
+        return RARE_COST
+    cost = max(WORD_COST_LETTERS / max(len(key.rstrip("*")), 1), WORD_COST_MIN)
+    return cost * (NAME_FACTOR if key[0].isupper() else 1.0) * (PREFIX_FACTOR if key.endswith("*") else 1.0)
 
 
 def triggers(node: Node) -> frozenset[str] | None:
