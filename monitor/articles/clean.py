@@ -42,6 +42,8 @@ TEASER_MARKERS = frozenset({"also read", "read more", "related articles", "you m
 MIN_PARAGRAPH_WORDS = 12
 LEAD_MAX_CHARS = 600
 _WHOLE_PAGE = re.compile(r"<(html|body|article|main)\b", re.I)
+_SPACE_RUNS = re.compile(r"[ \t\u00a0]+")
+SENTENCE_ENDS = frozenset('.!?"”»:')
 
 
 def html_to_text(markup: str) -> str:
@@ -58,18 +60,35 @@ def html_to_text(markup: str) -> str:
 
 
 def _key(line: str) -> str:
-    return re.sub(r"[\W_]+$", "", line.strip().lower()).strip()
+    """The line lower-cased, without what trails its last letter or digit (`[\\W_]+$`,
+    done by hand: the regular expression tried every position of a long line)."""
+    key = line.strip().lower()
+    end = len(key)
+    while end and not key[end - 1].isalnum():  # \w is isalnum() or "_"; [\W_] is neither
+        end -= 1
+    return key[:end].strip()
 
 
 def is_boilerplate(line: str) -> bool:
-    key = _key(line)
-    return key in BOILERPLATE_LINES or any(p.search(line.strip()) for p in BOILERPLATE_PATTERNS)
+    return _is_boilerplate(line.strip(), _key(line))
+
+
+def _is_boilerplate(stripped: str, key: str) -> bool:
+    return key in BOILERPLATE_LINES or any(p.search(stripped) for p in BOILERPLATE_PATTERNS)
+
+
+def _spaces(line: str) -> str:
+    """Runs of spaces, tabs and no-break spaces become one space (a line with none but
+    single spaces is left as it is, without a substitution)."""
+    if "  " in line or "\t" in line or "\u00a0" in line:
+        line = _SPACE_RUNS.sub(" ", line)
+    return line.strip()
 
 
 def clean_text(text: str, title: str = "") -> str:
     """Article text without page furniture: one paragraph per line, no blank runs."""
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
-    lines = [re.sub(r"[ \t\u00a0]+", " ", line).strip() for line in text.split("\n")]
+    lines = [_spaces(line) for line in text.split("\n")]
     kept: list[str] = []
     in_teaser = False
     for line in lines:
@@ -77,17 +96,21 @@ def clean_text(text: str, title: str = "") -> str:
             continue
         if in_teaser and not _ends_sentence(line):
             continue  # the teased headline and its kicker: no sentence punctuation
-        in_teaser = _key(line) in TEASER_MARKERS
+        key = _key(line)
+        in_teaser = key in TEASER_MARKERS
         if in_teaser:
             continue
-        if is_boilerplate(line) or (title and line == title.strip()):
+        if _is_boilerplate(line, key) or (title and line == title.strip()):
             continue
         kept.append(line)
     return "\n".join(_drop_trailing_headlines(kept))
 
 
 def _ends_sentence(line: str) -> bool:
-    return bool(re.search(r"[.!?\"”»:]$", line))
+    """Whether the line ends with sentence punctuation (`[.!?"”»:]$`; `$` also matches
+    before a final newline)."""
+    line = line.removesuffix("\n")
+    return bool(line) and line[-1] in SENTENCE_ENDS
 
 
 def _looks_like_headline(line: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import functools
 import hashlib
 import html
 import logging
@@ -11,6 +12,8 @@ from datetime import UTC, datetime
 
 import charset_normalizer
 import feedparser
+import feedparser.mixin
+import feedparser.urls
 
 from monitor.articles.clean import clean
 from monitor.articles.urls import is_http_url
@@ -33,6 +36,11 @@ _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 # Enough text for charset detection to be sure, little enough to take milliseconds.
 ENCODING_SAMPLE_BYTES = 64 * 1024
 _TAG = re.compile(r"(?is)<(script|style)\b.*?</\1\s*>|<[^>]*>")
+
+# feedparser works out the base URL again at every element, by joining the current base
+# with itself (make_safe_absolute_uri(base, base)): a fifth of its time on a 20-item feed.
+# The function is pure, so its answers are remembered; what feedparser returns is the same.
+feedparser.mixin.make_safe_absolute_uri = functools.lru_cache(maxsize=1024)(feedparser.urls.make_safe_absolute_uri)
 
 
 def parse_feed(
