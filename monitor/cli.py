@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import sys
@@ -34,6 +35,10 @@ from monitor.service.lock import AlreadyRunning, sqlite_guard
 from monitor.storage.queries import Store
 
 EXIT_CONFIG = 2
+
+# What is imported by now lives until the process ends: the collector need not walk it at
+# every full collection, nor once more at exit (0.2 s at the end of a `monitor ingest`).
+gc.freeze()
 
 
 def parser() -> argparse.ArgumentParser:
