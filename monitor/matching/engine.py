@@ -17,10 +17,11 @@ the keys the automaton returned.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cached_property
-from itertools import chain, compress
+from itertools import chain, compress, repeat
 from operator import attrgetter, itemgetter
 
 import ahocorasick
@@ -28,7 +29,7 @@ import ahocorasick
 from monitor.articles.clean import lead_of
 from monitor.matching.entities import is_acronym
 from monitor.matching.evaluate import Mention, evaluate, score
-from monitor.matching.fuzzy import Seeds, fuzzy_seeds, seed_index, variants_at
+from monitor.matching.fuzzy import Seeds, Variants, fuzzy_seeds, seed_index
 from monitor.matching.normalize import Folded, fold, fold_term, is_cyrillic, latinize
 from monitor.matching.query import terms_of
 from monitor.matching.rulefile import Rule, RuleSet
@@ -72,13 +73,16 @@ class Key:
     rules: tuple[int, ...]  # the rules the `plain` terms make candidates
 
 
+_IS_KEY = Key.__instancecheck__  # isinstance(value, Key), mapped in C
+
+
 @dataclass(frozen=True)
 class Matcher:
     ruleset: RuleSet
     automaton: ahocorasick.Automaton  # " folded key" -> its term, or a Key
     backward: ahocorasick.Automaton  # reversed fuzzy pieces that end a word -> Seeds
     inner: ahocorasick.Automaton  # fuzzy pieces inside a long single word -> Seeds
-    inner_length: int  # the shortest word that may be a variant found by an inner piece
+    long_words: re.Pattern  # in " folded text ", the words long enough to hold an inner piece's variant
     term_keys: dict[str, tuple[tuple[str, int], ...]]  # keyword -> (key, trail) of the keys valued so
     triggers: dict[str, tuple[int, ...]]  # term -> indexes of the rules it can make fire
     rule_terms: tuple[frozenset[str], ...]  # per rule, every term it looks at
@@ -150,13 +154,13 @@ def compile_rules(ruleset: RuleSet) -> Matcher:
     for text, value in values.items():
         if isinstance(value, str):
             term_keys[value].append((text, int(text.endswith(" "))))
-    inner_length = min((len(s.alias.alias) - s.alias.edits for s in seeds if s.side == "inner"), default=0)
+    shortest = min((len(s.alias.alias) - s.alias.edits for s in seeds if s.side == "inner"), default=1)
     return Matcher(
         ruleset=ruleset,
         automaton=_automaton(values),
         backward=_automaton(sides["end"]),
         inner=_automaton(sides["inner"]),
-        inner_length=inner_length,
+        long_words=re.compile(f" ([^ ]{{{shortest},}})"),  # a literal first: the scan skips ahead fast
         term_keys={term: tuple(keys) for term, keys in term_keys.items()},
         triggers={term: tuple(indexes) for term, indexes in triggers.items()},
         rule_terms=tuple(_terms_of_rule(rule) for rule in ruleset.rules),
@@ -198,73 +202,71 @@ class Scanned:
     folded: Folded
     padded: str  # " folded text ", as searched
     hits: list[tuple[int, str | Key]]  # (end in `padded`, value) of every automaton hit
+    values: set[str | Key]  # the values found: the keywords whose keys stand for them alone, and Keys
     special: list[tuple[int, Key]]  # the hits of Keys that stand for terms as found
     checked: list[Found]  # verified mentions of the checked patterns
     fuzzy: list[Found]
-    terms: set[str]  # every term mentioned
+    named: set[str]  # the other terms mentioned: of the Keys, the checked patterns, the variants
     rules: set[int]  # the rules some term mentioned makes candidates
-    entities: set[str]  # ids of the entities mentioned
+
+    def mentions(self, term: str) -> bool:
+        return term in self.values or term in self.named
+
+    @property
+    def entities(self) -> set[str]:
+        """Ids of the entities mentioned (entity keys are all Keys)."""
+        return {term[1:] for term in self.named if term[0] == "@"}
 
 
 def find_mentions(matcher: Matcher, source: str) -> Scanned:
     """One automaton pass over the field: the terms it mentions.
 
-    Cheap on purpose: the automaton's hits are gathered in C, and so are the terms of the
-    one-term keys found (their values); only hits of Keys are looked at one by one. Mentions
-    become evidence only for the terms some candidate rule uses (`evidence`).
+    Cheap on purpose: the automaton's hits are gathered in C, and so are the keywords of the
+    keys that stand for one keyword (their values); only hits of Keys are looked at one by
+    one. Mentions become evidence only for the terms some candidate rule uses (`evidence`).
     """
     folded = fold(source)
     text = folded.text
     padded = f" {text} "
     hits = list(matcher.automaton.iter(padded)) if text and len(matcher.automaton) else []
-    values = set(map(_VALUE, hits))
-    terms = set(filter(str.__instancecheck__, values))
-    keys = values - terms
     special: list[tuple[int, Key]] = []
     checked: list[Found] = []
-    variants: dict[tuple[int, int, str], tuple[int, int, str]] = {}
-    if keys:
-        for last, key in compress(hits, map(keys.__contains__, map(_VALUE, hits))):
-            start = last - key.size + 1  # the key's space is the word's start in `text`
-            if key.plain:
-                special.append((last, key))
-            if key.checked:
-                checked += _check(source, folded, key, start)
-            seeds = key.seeds
-            if seeds is not None:
-                end = text.find(" ", start)
-                end = len(text) if end < 0 else end
-                if seeds.lengths >> (end - start) & 1:  # most hits end here
-                    variants_at(text, start, end, seeds, matcher.denied, variants)
+    variants = Variants(text, matcher.denied)
+    for last, key in compress(hits, map(_IS_KEY, map(_VALUE, hits))):
+        start = last - key.size + 1  # the key's space is the word's start in `text`
+        if key.plain:
+            special.append((last, key))
+        if key.checked:
+            checked += _check(source, folded, key, start)
+        seeds = key.seeds
+        if seeds is not None:
+            end = text.find(" ", start)
+            end = len(text) if end < 0 else end
+            if seeds.lengths >> (end - start) & 1:  # most hits end here
+                variants.at(start, end, seeds)
     if text:
         _fuzzy_ends(matcher, text, padded, variants)
-    fuzzy = [(first, end, term, how) for (first, end, term), (_, _, how) in variants.items()]
-    rules = set(chain.from_iterable(map(_RULES, keys)))
-    found = {f[2] for f in chain(checked, fuzzy)}
-    rules.update(*(matcher.triggers.get(term, ()) for term in found))
-    found.update(*map(_PLAIN, keys))  # every entity is among these: entity keys are Keys
-    terms |= found
-    entities = {term[1:] for term in found if term[0] == "@"}
-    return Scanned(source, folded, padded, hits, special, checked, fuzzy, terms, rules, entities)
+    fuzzy = variants.mentions()
+    named = {found[2] for found in chain(checked, fuzzy)}
+    rules = set(chain.from_iterable(map(matcher.triggers.get, named, repeat(()))))
+    keys = set(map(_VALUE, special))
+    rules.update(chain.from_iterable(map(_RULES, keys)))
+    named.update(*map(_PLAIN, keys))
+    return Scanned(source, folded, padded, hits, set(map(_VALUE, hits)), special, checked, fuzzy, named, rules)
 
 
-def _fuzzy_ends(matcher: Matcher, text: str, padded: str, variants: dict) -> None:
+def _fuzzy_ends(matcher: Matcher, text: str, padded: str, variants: Variants) -> None:
     """The fuzzy pieces that end a word (searched backwards) or lie inside a long one."""
     if len(matcher.backward):
         for last, seeds in matcher.backward.iter(padded[::-1]):
             end = len(text) - last + seeds.size - 1  # the key's space ends the word
             start = text.rfind(" ", 0, end) + 1
             if seeds.lengths >> (end - start) & 1:
-                variants_at(text, start, end, seeds, matcher.denied, variants)
+                variants.at(start, end, seeds)
     if len(matcher.inner):
-        words = text.split(" ")
-        for word in set(compress(words, map(matcher.inner_length.__le__, map(len, words)))):
-            inner = [seeds for _, seeds in matcher.inner.iter(word)]
-            at = padded.find(f" {word} ")
-            while inner and at >= 0:
-                for seeds in inner:
-                    variants_at(text, at, at + len(word), seeds, matcher.denied, variants)
-                at = padded.find(f" {word} ", at + len(word) + 1)
+        for word in matcher.long_words.finditer(padded):
+            for _, seeds in matcher.inner.iter(word.group(1)):
+                variants.at(word.start(), word.end() - 1, seeds)  # the match's space is the word's start
 
 
 def _check(source: str, folded: Folded, key: Key, start: int) -> list[Found]:
@@ -300,7 +302,8 @@ def _plain_mentions(matcher: Matcher, scanned: Scanned, needed: set[str]) -> lis
             if start >= 0 and padded.startswith(key, start):
                 found.append(_mention(text, start, last, trail, term))
     for last, key in scanned.special:
-        found += [_mention(text, last - key.size + 1, last, key.trail, term) for term in key.plain & needed]
+        if not key.plain.isdisjoint(needed):
+            found += [_mention(text, last - key.size + 1, last, key.trail, term) for term in key.plain & needed]
     return found
 
 
@@ -332,12 +335,12 @@ def _lead_end(text: str) -> int:
 def scan(matcher: Matcher, title: str, text: str) -> tuple[list[Match], set[str]]:
     """(matches of every rule that fired, ids of every entity mentioned)."""
     in_title, in_body = find_mentions(matcher, title), find_mentions(matcher, text)
-    found = in_title.terms | in_body.terms
     candidates = sorted(in_title.rules | in_body.rules)
     rules = matcher.ruleset.rules
     by_term: dict[str, list[Mention]] = defaultdict(list)
     if candidates:
-        needed = set().union(*(matcher.rule_terms[index] for index in candidates)) & found
+        terms = set().union(*(matcher.rule_terms[index] for index in candidates))
+        needed = {term for term in terms if in_title.mentions(term) or in_body.mentions(term)}
         mentions = evidence(matcher, in_title, needed, "title")
         mentions += evidence(matcher, in_body, needed, "body", _lead_end(text))
         for mention in mentions:

@@ -21,8 +21,9 @@ k = 2 a third piece is needed for the case where both hold an edit: the longest 
 or with two words, both halves of the longer word (one of them keeps clear of its one
 edit). When a space moved, both edits went to spaces (one removed, one added), and the
 first or the last word, which hold no alias space, is intact. So a piece that matters only
-in the aligned case (a middle word, a half) can also ask its word to be as long as the
-alias word, give or take k: most of its hits are turned down by that one bit test.
+in the aligned case can also ask its word for a length: a middle word holds no edit (its
+length exactly), a half's word holds one (its length give or take one). Most of their hits
+are turned down by that one bit test.
 
 Acronyms and short aliases are never matched fuzzily; a word of one or two letters in an
 alias ("of", the "s" of "Kazakhstan's") must stand as written; each entity's deny list names
@@ -66,7 +67,7 @@ class FuzzySeed:
     word: int  # the alias word the piece lies in
     words: int  # how many words the alias has
     alias: FuzzyAlias
-    near: bool = False  # the word found must be as long as the alias word, give or take the edits
+    near: int = -1  # the word found must be as long as the alias word, give or take this (-1: any)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -113,13 +114,13 @@ def fuzzy_seeds(entities: Iterable[Entity]) -> list[FuzzySeed]:
     return seeds
 
 
-def _pieces(words: list[str], edits: int) -> list[tuple[str, int, str, bool]]:
+def _pieces(words: list[str], edits: int) -> list[tuple[str, int, str, int]]:
     """(side, word index, key, near) of the pieces the module docstring describes."""
 
-    def start(word: int, piece: str, near: bool = False) -> tuple[str, int, str, bool]:
+    def start(word: int, piece: str, near: int = -1) -> tuple[str, int, str, int]:
         return "start", word, " " + piece, near
 
-    def end(word: int, piece: str, near: bool = False) -> tuple[str, int, str, bool]:
+    def end(word: int, piece: str, near: int = -1) -> tuple[str, int, str, int]:
         return "end", word, " " + piece[::-1], near
 
     first, last = words[0], words[-1]
@@ -128,16 +129,16 @@ def _pieces(words: list[str], edits: int) -> list[tuple[str, int, str, bool]]:
             half = len(first) // 2
             return [start(0, first[:half]), end(0, first[half:])]
         third = len(first) // 3
-        return [start(0, first[:third]), ("inner", 0, first[third : 2 * third], False), end(0, first[2 * third :])]
+        return [start(0, first[:third]), ("inner", 0, first[third : 2 * third], -1), end(0, first[2 * third :])]
     pieces = [start(0, first), end(len(words) - 1, last)]
-    if edits == 2 and len(words) > 2:
+    if edits == 2 and len(words) > 2:  # needed when the first and the last word hold an edit each
         middle = max(range(1, len(words) - 1), key=lambda i: len(words[i]))
-        pieces.append(start(middle, words[middle], near=True))
-    elif edits == 2:
+        pieces.append(start(middle, words[middle], near=0))  # so the middle word holds none
+    elif edits == 2:  # needed when each word holds one edit
         longer = 0 if len(first) >= len(last) else 1
         word = words[longer]
         half = max(1, len(word) // 2)
-        pieces += [start(longer, word[:half], near=True), end(longer, word[half:] or word, near=True)]
+        pieces += [start(longer, word[:half], near=1), end(longer, word[half:] or word, near=1)]
     return pieces
 
 
@@ -147,9 +148,9 @@ def seed_index(seeds: list[FuzzySeed]) -> dict[str, Seeds]:
     for seed in seeds:
         target = seed.alias
         near = -1
-        if seed.near:
+        if seed.near >= 0:
             size = len(target.alias.split(" ")[seed.word])
-            near = sum(1 << n for n in range(max(size - target.edits, 1), size + target.edits + 1))
+            near = sum(1 << n for n in range(max(size - seed.near, 1), size + seed.near + 1))
         lengths = grouped[seed.key].setdefault((seed.word, seed.words, near), defaultdict(list))
         size = len(target.alias)
         for length in range(size - target.edits, size + target.edits + 1):
@@ -183,36 +184,60 @@ def window(text: str, start: int, end: int, word: int, words: int) -> tuple[int,
     return start, end
 
 
-def variants_at(text: str, start: int, end: int, seeds: Seeds, denied: dict[str, frozenset[str]], found: dict) -> None:
-    """Record in `found` each variant a piece found in the word text[start:end] points at:
-    (start, end, term) -> (distance, rank, how)."""
-    length = end - start
-    if seeds.single and seeds.lengths >> length & 1:
-        aliases = seeds.single.get(length)
-        if aliases:
-            _compare(text, start, end, aliases, denied, found)
-    for group in seeds.multi:
-        if not group.near >> length & 1:
-            continue
-        placed = window(text, start, end, group.word, group.words)
-        if placed is not None:
-            aliases = group.by_length.get(placed[1] - placed[0])
+class Variants:
+    """The fuzzy mentions of one field, gathered hit by hit (a new one per field scanned).
+
+    A word compared once with the aliases a key offers is not compared again: common words
+    come back many times in an article."""
+
+    def __init__(self, text: str, denied: dict[str, frozenset[str]]):
+        self.text = text
+        self.denied = denied
+        self.found: dict[tuple[int, int, str], tuple[int, int, str]] = {}  # (start, end, term) -> (distance, rank, how)
+        self.seen: dict[tuple[str, int], list[tuple[str, int, int, str]]] = {}
+
+    def at(self, start: int, end: int, seeds: Seeds) -> None:
+        """Look at the variants a piece found in the word text[start:end] points at."""
+        length = end - start
+        if seeds.single and seeds.lengths >> length & 1:
+            aliases = seeds.single.get(length)
             if aliases:
-                _compare(text, placed[0], placed[1], aliases, denied, found)
+                self._compare(start, end, aliases)
+        for group in seeds.multi:
+            if not group.near >> length & 1:
+                continue
+            placed = window(self.text, start, end, group.word, group.words)
+            if placed is not None:
+                aliases = group.by_length.get(placed[1] - placed[0])
+                if aliases:
+                    self._compare(placed[0], placed[1], aliases)
+
+    def mentions(self) -> list[tuple[int, int, str, str]]:
+        """(start, end, term, how) of every variant found."""
+        return [(start, end, term, how) for (start, end, term), (_, _, how) in self.found.items()]
+
+    def _compare(self, start: int, end: int, aliases: tuple[FuzzyAlias, ...]) -> None:
+        variant = self.text[start:end]
+        close = self.seen.get((variant, id(aliases)))
+        if close is None:
+            close = self.seen[(variant, id(aliases))] = _close(variant, aliases, self.denied)
+        for term, distance, rank, how in close:
+            best = self.found.get((start, end, term))
+            if best is None or (distance, rank) < best[:2]:
+                self.found[(start, end, term)] = (distance, rank, how)
 
 
-def _compare(text: str, start: int, end: int, aliases: tuple[FuzzyAlias, ...], denied: dict, found: dict) -> None:
-    variant = text[start:end]
+def _close(variant: str, aliases: tuple[FuzzyAlias, ...], denied: dict[str, frozenset[str]]) -> list:
+    """(term, distance, rank, how) of the aliases `variant` is a variant of."""
+    close = []
     for target in aliases:
         distance = Levenshtein.distance(variant, target.alias, score_cutoff=target.edits)
         if not 0 < distance <= target.edits:
             continue
         if (denied and variant in denied.get(target.term, ())) or (target.fixed and not _fixed_words_kept(variant, target)):
             continue
-        best = found.get((start, end, target.term))
-        if best is None or (distance, target.rank) < best[:2]:
-            how = f"fuzzy({distance} edit{'s' * (distance > 1)} of {target.written})"
-            found[(start, end, target.term)] = (distance, target.rank, how)
+        close.append((target.term, distance, target.rank, f"fuzzy({distance} edit{'s' * (distance > 1)} of {target.written})"))
+    return close
 
 
 def _fixed_words_kept(variant: str, target: FuzzyAlias) -> bool:
