@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run once test check-rules bench-matching image-check soak screenshots clean
+.PHONY: run once test check-rules bench-matching bench-feeds image-check soak screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ check-rules: $(STAMP)  ## validate rules/ and run their self-tests without start
 
 bench-matching: $(STAMP)  ## matching speed at 10..100,000 rules against one regex per rule (slow)
 	$(BIN)/python benchmarks/matching.py
+
+bench-feeds: $(STAMP)     ## feed ingestion against reader on 2,000 local feeds, with and without latency (a few minutes)
+	$(BIN)/python benchmarks/feeds.py
 
 image-check:           ## build the container image with podman (no registry needed) and run a cycle in it
 	bash deploy/image-check.sh

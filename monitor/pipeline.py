@@ -130,7 +130,7 @@ def collect(
     """Read every folder source and every feed that is due (or every feed), store the articles.
 
     Each source is leased first, so instances sharing a database never read one twice.
-    Feeds are fetched by a pool of threads (per-host limit, one shared keep-alive client),
+    Feeds are fetched by a pool of threads (per-host limit, one keep-alive client per host slot),
     parsed and cleaned in parser processes, and stored here, in this thread, in batches."""
     now = now or now_utc()
     started = time.monotonic()

@@ -8,7 +8,7 @@ Everything a hostile or broken server can do is bounded here:
     body cap             counted after decompression (gzip bombs)     FetchLimits.max_body_bytes
     redirect cap         loops and long chains; http(s) only at every hop
 
-The client is shared by every fetch thread of a cycle, so connections to a host are
+A client is kept for all the feeds of a host (sources/pool.py), so its connection is
 kept alive and reused: a second poll answered with 304 opens no new connection.
 Redirects are followed here rather than by httpx so that every hop's scheme is checked
 and the hops are counted against the same deadline.
@@ -47,7 +47,8 @@ class FetchLimits:
     deadline_seconds: float = 20.0
     max_body_bytes: int = 15 * 1024 * 1024
     max_redirects: int = 5
-    # Open connections kept for reuse; at least the number of fetch threads.
+    # Connections one client keeps open for reuse (the fetch pool gives each host slot a
+    # client of one connection instead).
     pool_size: int = 64
 
 
