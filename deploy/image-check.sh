@@ -2,7 +2,8 @@
 # Build the container image without a registry and prove it works:
 #   1. a Debian bookworm root filesystem with Python 3.11 is made with debootstrap (cached in var/image/);
 #   2. it is imported as the local base image `localhost/monitor-base`;
-#   3. the Dockerfile is built on it with `podman build --isolation=chroot`;
+#   3. the Dockerfile is built on it with `podman build --isolation=chroot` (both stages; docker
+#      format, since the OCI format has no HEALTHCHECK and podman would drop it);
 #   4. the image's filesystem is exported and `monitor run --once` runs inside it with chroot, as the
 #      image's user, and must leave the seed digest in var/outbox/.
 # Needs root, podman and debootstrap (installed from Debian's packages when missing).
@@ -32,7 +33,9 @@ echo "== import the base image"
 podman import "$work/base.tar" localhost/monitor-base:latest >/dev/null
 
 echo "== build the image (podman build --isolation=chroot)"
-podman build --isolation=chroot --build-arg BASE_IMAGE=localhost/monitor-base:latest -t localhost/monitor:check .
+podman build --isolation=chroot --format docker --build-arg BASE_IMAGE=localhost/monitor-base:latest -t localhost/monitor:check .
+podman image inspect --format '{{.Config.Healthcheck.Test}}' localhost/monitor:check | grep -q "status --check" || {
+  echo "image-check FAILED: the image has no HEALTHCHECK" >&2; exit 1; }
 
 echo "== export the image filesystem and run 'monitor run --once' in it with chroot"
 rm -rf "$work/export" && mkdir -p "$work/export"
@@ -40,6 +43,10 @@ container=$(podman create localhost/monitor:check)
 podman export "$container" | tar -C "$work/export" -xf -
 podman rm "$container" >/dev/null
 cp /etc/resolv.conf "$work/export/etc/resolv.conf" 2>/dev/null || true
+# The build stage's compiler and headers stay out of the runtime image.
+for built in usr/bin/g++ usr/bin/pkg-config usr/include/unicode; do
+  [ ! -e "$work/export/$built" ] || { echo "image-check FAILED: /$built is in the runtime image" >&2; exit 1; }
+done
 uid=$(chroot "$work/export" id -u monitor)
 gid=$(chroot "$work/export" id -g monitor)
 # The image's own environment (ENV lines), not this machine's.
