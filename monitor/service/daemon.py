@@ -1,4 +1,5 @@
-"""`monitor run`: the lock, the heartbeat, the optional HTTP listener, then the scheduler."""
+"""`monitor run`: the lock, the heartbeat, the optional HTTP listener, then the scheduler,
+whose jobs each hand the memory they freed back to the system (service/memory.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from datetime import timedelta
 
 from monitor import pipeline, scheduler
 from monitor.config import Settings
+from monitor.service import memory
 from monitor.service.health import Metrics, serve
 from monitor.service.lock import sqlite_guard
 from monitor.storage.queries import Store
@@ -68,6 +70,7 @@ class Daemon:
 
 def run(settings: Settings, store: Store, rules: pipeline.LoadedRules, once: bool = False) -> int:
     """Hold the lock for the daemon's whole life; `once` runs one full cycle and returns."""
+    memory.limit_arenas()  # before the scheduler and the fetch pools start threads
     daemon = Daemon(settings, store, rules)
     with ExitStack() as stack:
         stack.enter_context(sqlite_guard(settings.database_url))
@@ -79,4 +82,5 @@ def run(settings: Settings, store: Store, rules: pipeline.LoadedRules, once: boo
         if settings.http.enabled:
             server = serve(settings, store, daemon.metrics, pipeline.now_utc)
             stack.callback(server.shutdown)
-        return scheduler.run_forever(settings, daemon.cycle, daemon.digest, daemon.maintenance)
+        jobs = (memory.releasing(job) for job in (daemon.cycle, daemon.digest, daemon.maintenance))
+        return scheduler.run_forever(settings, *jobs)
