@@ -33,7 +33,7 @@ from monitor.matching.fuzzy import Seeds, Variants, fuzzy_seeds, seed_index
 from monitor.matching.normalize import Folded, fold, fold_term, is_cyrillic, latinize
 from monitor.matching.query import terms_of
 from monitor.matching.rulefile import Rule, RuleSet
-from monitor.types import Hit, Match
+from monitor.types import Match
 
 # Russian and Kazakh inflect names: Казахстана, Токаева. A Cyrillic alias may carry
 # up to this many more Cyrillic letters at its end.
@@ -73,13 +73,13 @@ class Key:
     rules: tuple[int, ...]  # the rules the `plain` terms make candidates
 
 
-_IS_KEY = Key.__instancecheck__  # isinstance(value, Key), mapped in C
+_SPECIAL = (Key, Seeds)  # the values whose hits are looked at one by one
 
 
 @dataclass(frozen=True)
 class Matcher:
     ruleset: RuleSet
-    automaton: ahocorasick.Automaton  # " folded key" -> its term, or a Key
+    automaton: ahocorasick.Automaton  # " folded key" -> its keyword, a Key, or (a fuzzy piece alone) Seeds
     backward: ahocorasick.Automaton  # reversed fuzzy pieces that end a word -> Seeds
     inner: ahocorasick.Automaton  # fuzzy pieces inside a long single word -> Seeds
     long_words: re.Pattern  # in " folded text ", the words long enough to hold an inner piece's variant
@@ -135,7 +135,9 @@ def _values(ruleset: RuleSet, seeds: dict[str, Seeds], triggers: dict[str, tuple
         plain = frozenset(p.term for p in patterns if not p.case_sensitive and (trail or p.prefix))
         checked = tuple(p for p in patterns if p.term not in plain)
         rules = tuple(sorted({index for term in plain for index in triggers.get(term, ())}))
-        if len(plain) == 1 and not checked and not rules and text not in seeds and not patterns[0].term.startswith("@"):
+        if not patterns:  # a fuzzy piece and nothing else
+            values[text] = seeds[text]
+        elif len(plain) == 1 and not checked and not rules and text not in seeds and not patterns[0].term.startswith("@"):
             values[text] = patterns[0].term
         else:
             values[text] = Key(len(text), trail, plain, checked, seeds.get(text), rules)
@@ -173,8 +175,17 @@ def _terms_of_rule(rule: Rule) -> frozenset[str]:
     return frozenset({term for term, _ in rule.terms} | set(rule.exclude) | query)
 
 
-def _exact_case(source: str, folded: Folded, start: int, end: int, pattern: Pattern) -> bool:
-    """Acronyms match only as written: CSTO, not csto in a URL slug."""
+def _exact_case(source: str, folded: Folded, start: int, end: int, pattern: Pattern, spelled: dict[str, bool]) -> bool:
+    """Acronyms match only as written: CSTO, not csto in a URL slug.
+
+    `spelled` remembers, per field, whether a one-word acronym is written anywhere in an
+    ASCII field: where it is not, none of its hits ("us" for US) needs a closer look."""
+    if " " not in pattern.folded and source.isascii():  # one letter for one, none dropped
+        present = spelled.get(pattern.letters)
+        if present is None:
+            present = spelled[pattern.letters] = pattern.letters in source
+        if not present:
+            return False
     first, last = folded.span(start, end)
     written = source[first:last]
     if not written.isalnum():  # "U.S." is written US
@@ -232,18 +243,23 @@ def find_mentions(matcher: Matcher, source: str) -> Scanned:
     special: list[tuple[int, Key]] = []
     checked: list[Found] = []
     variants = Variants(text, matcher.denied)
-    for last, key in compress(hits, map(_IS_KEY, map(_VALUE, hits))):
-        start = last - key.size + 1  # the key's space is the word's start in `text`
-        if key.plain:
-            special.append((last, key))
-        if key.checked:
-            checked += _check(source, folded, key, start)
-        seeds = key.seeds
-        if seeds is not None:
-            end = text.find(" ", start)
-            end = len(text) if end < 0 else end
-            if seeds.lengths >> (end - start) & 1:  # most hits end here
-                variants.at(start, end, seeds)
+    spelled: dict[str, bool] = {}
+    for last, value in compress(hits, map(isinstance, map(_VALUE, hits), repeat(_SPECIAL))):
+        start = last - value.size + 1  # the key's space is the word's start in `text`
+        if value.__class__ is Seeds:
+            seeds = value
+        else:
+            if value.plain:
+                special.append((last, value))
+            if value.checked:
+                checked += _check(source, folded, value, start, spelled)
+            seeds = value.seeds
+            if seeds is None:
+                continue
+        end = text.find(" ", start)
+        end = len(text) if end < 0 else end
+        if seeds.shortest <= end - start <= seeds.longest:  # most hits end here
+            variants.at(start, end, seeds)
     if text:
         _fuzzy_ends(matcher, text, padded, variants)
     fuzzy = variants.mentions()
@@ -261,7 +277,7 @@ def _fuzzy_ends(matcher: Matcher, text: str, padded: str, variants: Variants) ->
         for last, seeds in matcher.backward.iter(padded[::-1]):
             end = len(text) - last + seeds.size - 1  # the key's space ends the word
             start = text.rfind(" ", 0, end) + 1
-            if seeds.lengths >> (end - start) & 1:
+            if seeds.shortest <= end - start <= seeds.longest:
                 variants.at(start, end, seeds)
     if len(matcher.inner):
         for word in matcher.long_words.finditer(padded):
@@ -269,13 +285,13 @@ def _fuzzy_ends(matcher: Matcher, text: str, padded: str, variants: Variants) ->
                 variants.at(word.start(), word.end() - 1, seeds)  # the match's space is the word's start
 
 
-def _check(source: str, folded: Folded, key: Key, start: int) -> list[Found]:
+def _check(source: str, folded: Folded, key: Key, start: int, spelled: dict[str, bool]) -> list[Found]:
     text, found = folded.text, []
     end = start + key.size - 1 - key.trail
     whole = key.trail or end == len(text) or text[end] == " "
     for pattern in key.checked:
         stop = end if whole else _right_end(text, end, pattern)
-        if stop is None or (pattern.case_sensitive and not _exact_case(source, folded, start, end, pattern)):
+        if stop is None or (pattern.case_sensitive and not _exact_case(source, folded, start, end, pattern, spelled)):
             continue
         found.append((start, stop, pattern.term, "alias" if pattern.term[0] == "@" else "keyword"))
     return found
@@ -320,8 +336,7 @@ def evidence(matcher: Matcher, scanned: Scanned, needed: set[str], field: str, l
         if start < taken_until.get(term, -1):
             continue
         first, last = folded.span(start, end)
-        hit = Hit(term, source[first:last], field, first, how, 0.0)
-        mentions.append(Mention(hit, field == "body" and first < lead_end, folded.text, start))
+        mentions.append(Mention(term, source[first:last], field, first, how, field == "body" and first < lead_end, folded.text, start))
         taken_until[term] = end
     return mentions
 
@@ -344,7 +359,7 @@ def scan(matcher: Matcher, title: str, text: str) -> tuple[list[Match], set[str]
         mentions = evidence(matcher, in_title, needed, "title")
         mentions += evidence(matcher, in_body, needed, "body", _lead_end(text))
         for mention in mentions:
-            by_term[mention.hit.term].append(mention)
+            by_term[mention.term].append(mention)
     matches = [m for m in (judge(rules[index], by_term) for index in candidates) if m is not None]
     return matches, in_title.entities | in_body.entities
 

@@ -9,7 +9,7 @@ states scores 1; an article about the country scores far more.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from monitor.matching.query import All, Any, Near, Node, Not, Term, terms_of
 from monitor.types import Hit
@@ -18,9 +18,15 @@ from monitor.types import Hit
 TITLE_WEIGHT = 3.0
 
 
-@dataclass(frozen=True)
-class Mention:
-    hit: Hit
+class Mention(NamedTuple):
+    """A term found in a field: what its Hit will say if a match keeps it as evidence
+    (a tuple, and no Hit yet: an article has many mentions and few are kept)."""
+
+    term: str
+    found: str  # the text as it stands in the article
+    field: str  # "title" or "body"
+    offset: int  # in the field
+    how: str
     in_lead: bool  # in the first paragraph of the body
     folded: str  # the folded field it was found in
     start: int  # where in `folded`
@@ -36,7 +42,7 @@ def in_field(mention: Mention, field: str | None) -> bool:
         return True
     if field == "lead":
         return mention.in_lead
-    return mention.hit.field == field
+    return mention.field == field
 
 
 def _mentions(term: Term, by_term: dict[str, list[Mention]]) -> list[Mention]:
@@ -65,7 +71,7 @@ def _near(node: Near, by_term: dict[str, list[Mention]]) -> bool:
         return False
     for anchor in groups[0]:
         if all(
-            any(m.hit.field == anchor.hit.field and abs(m.word - anchor.word) <= node.distance + 1 for m in group)
+            any(m.field == anchor.field and abs(m.word - anchor.word) <= node.distance + 1 for m in group)
             for group in groups[1:]
         ):
             return True
@@ -88,12 +94,12 @@ def score(rule, by_term: dict[str, list[Mention]]) -> tuple[float, tuple[Hit, ..
     for key, field, weight in entries:
         for mention in by_term.get(key, ()):
             if in_field(mention, field):
-                weighed.append((weight * (TITLE_WEIGHT if mention.hit.field == "title" else 1.0), mention.hit))
+                weighed.append((weight * (TITLE_WEIGHT if mention.field == "title" else 1.0), mention))
     weighed.sort(key=lambda w: (-w[0], -len(w[1].found)))
     taken: list[Hit] = []
-    for value, hit in weighed:
-        end = hit.offset + len(hit.found)
-        if not any(t.field == hit.field and t.offset < end and hit.offset < t.offset + len(t.found) for t in taken):
-            taken.append(replace(hit, weight=value))
+    for value, m in weighed:
+        end = m.offset + len(m.found)
+        if not any(t.field == m.field and t.offset < end and m.offset < t.offset + len(t.found) for t in taken):
+            taken.append(Hit(m.term, m.found, m.field, m.offset, m.how, value))
     hits = sorted(taken, key=lambda h: (h.field != "title", h.offset))
     return round(sum(h.weight for h in hits), 3), tuple(hits)

@@ -23,7 +23,7 @@ edit). When a space moved, both edits went to spaces (one removed, one added), a
 first or the last word, which hold no alias space, is intact. So a piece that matters only
 in the aligned case can also ask its word for a length: a middle word holds no edit (its
 length exactly), a half's word holds one (its length give or take one). Most of their hits
-are turned down by that one bit test.
+are turned down by that one comparison.
 
 Acronyms and short aliases are never matched fuzzily; a word of one or two letters in an
 alias ("of", the "s" of "Kazakhstan's") must stand as written; each entity's deny list names
@@ -48,6 +48,7 @@ FUZZY_TWO_EDITS_LENGTH = 16
 # Words of an alias this short are never edited: one edit makes any other short word of
 # them ("Kazakhstan's" would take "Kazakhstan so" and "Kazakhstan, a" for variants).
 FIXED_WORD_MAX = 2
+ANY_LENGTH = 255  # longer than any word a variant is made of (and a small, shared int)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -76,16 +77,19 @@ class SeedGroup:
 
     word: int
     words: int
-    near: int  # bit n set: the word the piece lies in may have n letters (-1: any length)
+    shortest: int  # the word the piece lies in has at least this many letters,
+    longest: int  # and at most this many
     by_length: dict[int, tuple[FuzzyAlias, ...]]  # window length -> aliases it may be a variant of
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Seeds:
-    """What one fuzzy key stands for, laid out so that most hits are turned down by a bit test."""
+    """What one fuzzy key stands for, laid out so that most hits are turned down by comparing
+    the length of the word found with two small numbers."""
 
     size: int  # length of the key
-    lengths: int  # bit n set: a hit in a word of n letters is worth a look (-1: any)
+    shortest: int  # a hit in a word of fewer letters is no variant of any of these aliases,
+    longest: int  # nor one in a word of more
     single: dict[int, tuple[FuzzyAlias, ...]]  # one-word aliases, by the length of the word found
     multi: tuple[SeedGroup, ...]  # aliases of several words
 
@@ -147,10 +151,10 @@ def seed_index(seeds: list[FuzzySeed]) -> dict[str, Seeds]:
     grouped: dict[str, dict[tuple[int, int, int], dict[int, list[FuzzyAlias]]]] = defaultdict(dict)
     for seed in seeds:
         target = seed.alias
-        near = -1
+        near = (0, ANY_LENGTH)
         if seed.near >= 0:
             size = len(target.alias.split(" ")[seed.word])
-            near = sum(1 << n for n in range(max(size - seed.near, 1), size + seed.near + 1))
+            near = (size - seed.near, size + seed.near)
         lengths = grouped[seed.key].setdefault((seed.word, seed.words, near), defaultdict(list))
         size = len(target.alias)
         for length in range(size - target.edits, size + target.edits + 1):
@@ -158,15 +162,14 @@ def seed_index(seeds: list[FuzzySeed]) -> dict[str, Seeds]:
                 lengths[length].append(target)
     index = {}
     for key, groups in grouped.items():
-        single = {n: tuple(found) for n, found in groups.pop((0, 1, -1), {}).items()}
+        single = {n: tuple(found) for n, found in groups.pop((0, 1, (0, ANY_LENGTH)), {}).items()}
         multi = tuple(
-            SeedGroup(word, words, near, {n: tuple(found) for n, found in lengths.items()})
+            SeedGroup(word, words, *near, {n: tuple(found) for n, found in lengths.items()})
             for (word, words, near), lengths in groups.items()
         )
-        wanted = sum(1 << n for n in single)
-        for group in multi:
-            wanted |= group.near
-        index[key] = Seeds(len(key), wanted, single, multi)
+        bounds = [(min(single), max(single))] if single else []
+        bounds += [(group.shortest, group.longest) for group in multi]
+        index[key] = Seeds(len(key), min(b[0] for b in bounds), max(b[1] for b in bounds), single, multi)
     return index
 
 
@@ -199,12 +202,12 @@ class Variants:
     def at(self, start: int, end: int, seeds: Seeds) -> None:
         """Look at the variants a piece found in the word text[start:end] points at."""
         length = end - start
-        if seeds.single and seeds.lengths >> length & 1:
+        if seeds.single:
             aliases = seeds.single.get(length)
             if aliases:
                 self._compare(start, end, aliases)
         for group in seeds.multi:
-            if not group.near >> length & 1:
+            if not group.shortest <= length <= group.longest:
                 continue
             placed = window(self.text, start, end, group.word, group.words)
             if placed is not None:
