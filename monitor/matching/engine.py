@@ -1,39 +1,32 @@
 """The matching engine: pure functions, no I/O.
 
-`compile_rules(ruleset)` builds ONE Aho-Corasick automaton over every alias, keyword and
-phrase of every rule, plus the pieces of long aliases that seed fuzzy matching (fuzzy.py).
-`scan(matcher, title, text)` finds all mentions in one pass over each field, then
-evaluates only the rules one of whose trigger terms was found (the percolator idea of
-Lucene Monitor): the cost per article follows what the article mentions, not how many
-rules exist.
+`scan(matcher, title, text)` finds all mentions in one pass of the compiled automaton
+(compiled.py) over each field, then evaluates only the rules one of whose trigger terms
+was found (the percolator idea of Lucene Monitor): the cost per article follows what the
+article mentions, not how many rules exist.
 
-Every key starts with a space (the text is searched as " text "), so the automaton sits at
-its root inside words and hits inside words never reach Python. Per article, Python work
-is spent only on what needs it: hits of keys that must be checked one by one (the case of
-an acronym, a Cyrillic ending, a fuzzy piece), the candidate rules, and the evidence of
-the terms those rules use. The rest (which terms a field mentions) is set arithmetic on
-the keys the automaton returned.
+Per article, Python work is spent only on what needs it: the hits of keys that must be
+looked at one by one (an entity, a trigger, an acronym's case, a Cyrillic ending, a fuzzy
+piece), the candidate rules, and the evidence of the terms those rules use. Which keywords
+a field mentions is set arithmetic on the values the automaton returned.
 """
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import cached_property
 from itertools import chain, compress, repeat
 from operator import attrgetter, itemgetter
 
-import ahocorasick
-
 from monitor.articles.clean import lead_of
-from monitor.matching.entities import is_acronym
+from monitor.matching.compiled import Key, Matcher, Pattern, compile_rules
 from monitor.matching.evaluate import Mention, evaluate, score
-from monitor.matching.fuzzy import Seeds, Variants, fuzzy_seeds, seed_index
-from monitor.matching.normalize import Folded, fold, fold_term, is_cyrillic, latinize
-from monitor.matching.query import terms_of
-from monitor.matching.rulefile import Rule, RuleSet
+from monitor.matching.fuzzy import Seeds, Variants
+from monitor.matching.normalize import Folded, fold, is_cyrillic
+from monitor.matching.rulefile import Rule
 from monitor.types import Match
+
+__all__ = ["Matcher", "compile_rules", "scan", "find_mentions", "evidence", "judge"]
 
 # Russian and Kazakh inflect names: Казахстана, Токаева. A Cyrillic alias may carry
 # up to this many more Cyrillic letters at its end.
@@ -42,137 +35,8 @@ CYRILLIC_ENDING_MAX = 3
 _VALUE = itemgetter(1)
 _PLAIN = attrgetter("plain")
 _RULES = attrgetter("rules")
-Found = tuple[int, int, str, str]  # (start, end, term, how) in the folded field
-
-
-@dataclass(frozen=True)
-class Pattern:
-    term: str  # "@entity" or the keyword as written in the rule
-    alias: str  # as written in the file
-    folded: str
-    case_sensitive: bool
-    prefix: bool  # keyword ending in '*'
-
-    @cached_property
-    def letters(self) -> str:
-        """The alias without its punctuation, as an acronym must be written."""
-        return "".join(filter(str.isalnum, self.alias))
-
-
-@dataclass(frozen=True, slots=True, eq=False)  # hashed by identity: sets of them are cheap
-class Key:
-    """What a key stands for when it needs more than noting its term: a check per hit, an
-    entity, a trigger. Every other key stands for one keyword that triggers no rule, and
-    its value in the automaton is that keyword (a str): noting it costs nothing in Python."""
-
-    size: int  # length of the key, spaces included
-    trail: int  # 1 when the key ends with a space (a whole word), else 0
-    plain: frozenset[str]  # terms found wherever the key is: no case or ending to check
-    checked: tuple[Pattern, ...]  # patterns whose every hit is checked (acronyms, Cyrillic endings)
-    seeds: Seeds | None  # fuzzy pieces that start a word
-    rules: tuple[int, ...]  # the rules the `plain` terms make candidates
-
-
 _SPECIAL = (Key, Seeds)  # the values whose hits are looked at one by one
-
-
-@dataclass(frozen=True)
-class Matcher:
-    ruleset: RuleSet
-    automaton: ahocorasick.Automaton  # " folded key" -> its keyword, a Key, or (a fuzzy piece alone) Seeds
-    backward: ahocorasick.Automaton  # reversed fuzzy pieces that end a word -> Seeds
-    inner: ahocorasick.Automaton  # fuzzy pieces inside a long single word -> Seeds
-    long_words: re.Pattern  # in " folded text ", the words long enough to hold an inner piece's variant
-    term_keys: dict[str, tuple[tuple[str, int], ...]]  # keyword -> (key, trail) of the keys valued so
-    triggers: dict[str, tuple[int, ...]]  # term -> indexes of the rules it can make fire
-    rule_terms: tuple[frozenset[str], ...]  # per rule, every term it looks at
-    denied: dict[str, frozenset[str]]  # "@entity" -> folded look-alikes, for entities that have some
-
-
-def _all_terms(ruleset: RuleSet) -> set[str]:
-    terms = {f"@{entity}" for entity in ruleset.entities}  # every entity, for clustering
-    for rule in ruleset.rules:
-        terms |= _terms_of_rule(rule)
-    return terms
-
-
-def _patterns(ruleset: RuleSet) -> list[Pattern]:
-    patterns = []
-    for term in sorted(_all_terms(ruleset)):
-        if term.startswith("@"):
-            for alias in ruleset.entities[term[1:]].aliases:
-                patterns.append(Pattern(term, alias, fold_term(alias), is_acronym(alias), False))
-                latin = latinize(alias) if not alias.isascii() else ""
-                if latin and latin != fold_term(alias):  # Қазақстан -> kazakstan, ОДКБ -> ODKB
-                    written = latin.upper() if is_acronym(alias) else latin
-                    patterns.append(Pattern(term, written, latin, is_acronym(alias), False))
-        else:
-            bare = term.rstrip("*")
-            patterns.append(Pattern(term, term, fold_term(bare), is_acronym(bare), term.endswith("*")))
-    return [p for p in patterns if p.folded]
-
-
-def _automaton(entries: dict[str, object]) -> ahocorasick.Automaton:
-    automaton = ahocorasick.Automaton()
-    for key, value in entries.items():
-        automaton.add_word(key, value)
-    if len(automaton):
-        automaton.make_automaton()
-    return automaton
-
-
-def _values(ruleset: RuleSet, seeds: dict[str, Seeds], triggers: dict[str, tuple[int, ...]]) -> dict[str, str | Key]:
-    """Every key of the main automaton and what it stands for."""
-    # A prefix ("sanction*") or a Cyrillic alias (case endings) leaves the end of its key
-    # open; every other term is a whole word: " key ".
-    by_key: dict[str, list[Pattern]] = defaultdict(list)
-    for pattern in _patterns(ruleset):
-        open_end = pattern.prefix or is_cyrillic(pattern.folded[-1])
-        by_key[" " + pattern.folded + ("" if open_end else " ")].append(pattern)
-    values: dict[str, str | Key] = {}
-    for text in sorted(by_key.keys() | seeds.keys()):
-        patterns, trail = by_key.get(text, []), int(text.endswith(" "))
-        plain = frozenset(p.term for p in patterns if not p.case_sensitive and (trail or p.prefix))
-        checked = tuple(p for p in patterns if p.term not in plain)
-        rules = tuple(sorted({index for term in plain for index in triggers.get(term, ())}))
-        if not patterns:  # a fuzzy piece and nothing else
-            values[text] = seeds[text]
-        elif len(plain) == 1 and not checked and not rules and text not in seeds and not patterns[0].term.startswith("@"):
-            values[text] = patterns[0].term
-        else:
-            values[text] = Key(len(text), trail, plain, checked, seeds.get(text), rules)
-    return values
-
-
-def compile_rules(ruleset: RuleSet) -> Matcher:
-    seeds = fuzzy_seeds(ruleset.entities.values())
-    sides = {side: seed_index([s for s in seeds if s.side == side]) for side in ("start", "end", "inner")}
-    triggers: dict[str, list[int]] = defaultdict(list)
-    for index, rule in enumerate(ruleset.rules):
-        for term in rule.triggers:
-            triggers[term].append(index)
-    values = _values(ruleset, sides["start"], triggers)
-    term_keys: dict[str, list[tuple[str, int]]] = defaultdict(list)
-    for text, value in values.items():
-        if isinstance(value, str):
-            term_keys[value].append((text, int(text.endswith(" "))))
-    shortest = min((len(s.alias.alias) - s.alias.edits for s in seeds if s.side == "inner"), default=1)
-    return Matcher(
-        ruleset=ruleset,
-        automaton=_automaton(values),
-        backward=_automaton(sides["end"]),
-        inner=_automaton(sides["inner"]),
-        long_words=re.compile(f" ([^ ]{{{shortest},}})"),  # a literal first: the scan skips ahead fast
-        term_keys={term: tuple(keys) for term, keys in term_keys.items()},
-        triggers={term: tuple(indexes) for term, indexes in triggers.items()},
-        rule_terms=tuple(_terms_of_rule(rule) for rule in ruleset.rules),
-        denied={f"@{e.id}": frozenset(fold_term(d) for d in e.deny) for e in ruleset.entities.values() if e.deny},
-    )
-
-
-def _terms_of_rule(rule: Rule) -> frozenset[str]:
-    query = {t.key for t in terms_of(rule.query, positive=False)} if rule.query is not None else set()
-    return frozenset({term for term, _ in rule.terms} | set(rule.exclude) | query)
+Found = tuple[int, int, str, str]  # (start, end, term, how) in the folded field
 
 
 def _exact_case(source: str, folded: Folded, start: int, end: int, pattern: Pattern, spelled: dict[str, bool]) -> bool:
@@ -233,16 +97,32 @@ def find_mentions(matcher: Matcher, source: str) -> Scanned:
     """One automaton pass over the field: the terms it mentions.
 
     Cheap on purpose: the automaton's hits are gathered in C, and so are the keywords of the
-    keys that stand for one keyword (their values); only hits of Keys are looked at one by
-    one. Mentions become evidence only for the terms some candidate rule uses (`evidence`).
+    keys that stand for one keyword (their values); only hits of Keys and Seeds are looked
+    at one by one. Mentions become evidence only for the terms some candidate rule uses.
     """
     folded = fold(source)
     text = folded.text
     padded = f" {text} "
     hits = list(matcher.automaton.iter(padded)) if text and len(matcher.automaton) else []
+    variants = Variants(text, matcher.denied)
+    special, checked = _look_at_hits(source, folded, hits, variants)
+    if text:
+        _fuzzy_ends(matcher, text, padded, variants)
+    fuzzy = variants.mentions()
+    named = {found[2] for found in chain(checked, fuzzy)}
+    rules = set(chain.from_iterable(map(matcher.triggers.get, named, repeat(()))))
+    keys = set(map(_VALUE, special))
+    rules.update(chain.from_iterable(map(_RULES, keys)))
+    named.update(*map(_PLAIN, keys))
+    return Scanned(source, folded, padded, hits, set(map(_VALUE, hits)), special, checked, fuzzy, named, rules)
+
+
+def _look_at_hits(source: str, folded: Folded, hits: list, variants: Variants) -> tuple[list[tuple[int, Key]], list[Found]]:
+    """(the hits of Keys that stand for terms, the checked patterns' mentions); the fuzzy
+    pieces that start a word are handed to `variants`."""
+    text = folded.text
     special: list[tuple[int, Key]] = []
     checked: list[Found] = []
-    variants = Variants(text, matcher.denied)
     spelled: dict[str, bool] = {}
     for last, value in compress(hits, map(isinstance, map(_VALUE, hits), repeat(_SPECIAL))):
         start = last - value.size + 1  # the key's space is the word's start in `text`
@@ -260,15 +140,7 @@ def find_mentions(matcher: Matcher, source: str) -> Scanned:
         end = len(text) if end < 0 else end
         if seeds.shortest <= end - start <= seeds.longest:  # most hits end here
             variants.at(start, end, seeds)
-    if text:
-        _fuzzy_ends(matcher, text, padded, variants)
-    fuzzy = variants.mentions()
-    named = {found[2] for found in chain(checked, fuzzy)}
-    rules = set(chain.from_iterable(map(matcher.triggers.get, named, repeat(()))))
-    keys = set(map(_VALUE, special))
-    rules.update(chain.from_iterable(map(_RULES, keys)))
-    named.update(*map(_PLAIN, keys))
-    return Scanned(source, folded, padded, hits, set(map(_VALUE, hits)), special, checked, fuzzy, named, rules)
+    return special, checked
 
 
 def _fuzzy_ends(matcher: Matcher, text: str, padded: str, variants: Variants) -> None:

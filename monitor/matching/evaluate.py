@@ -50,13 +50,15 @@ def _mentions(term: Term, by_term: dict[str, list[Mention]]) -> list[Mention]:
 
 
 def evaluate(node: Node, by_term: dict[str, list[Mention]]) -> bool:
-    if isinstance(node, Term):
-        return bool(_mentions(node, by_term))
-    if isinstance(node, Not):
+    kind = node.__class__
+    if kind is Term:
+        found = by_term.get(node.key)
+        return bool(found) and (node.field is None or any(in_field(m, node.field) for m in found))
+    if kind is Not:
         return not evaluate(node.part, by_term)
-    if isinstance(node, All):
+    if kind is All:
         return all(evaluate(part, by_term) for part in node.parts)
-    if isinstance(node, Any):
+    if kind is Any:
         return any(evaluate(part, by_term) for part in node.parts)
     return _near(node, by_term)
 

@@ -1,0 +1,157 @@
+"""The compiled rule set: one automaton over every term of every rule, and what each key stands for.
+
+`compile_rules(ruleset)` builds ONE Aho-Corasick automaton over every alias, keyword and
+phrase of every rule, plus the pieces of long aliases that seed fuzzy matching (fuzzy.py),
+and the tables that turn what the automaton finds into candidate rules. Every key starts
+with a space (the text is searched as " text "), so the automaton sits at its root inside
+words and hits inside words never reach Python.
+
+A key's value says how much Python its hits need (engine.py reads them):
+
+- a str: the key stands for one keyword that makes no rule a candidate; noting that it
+  was found is set arithmetic in C, and most keys of a large rule set are such;
+- a Key: an entity, a trigger, several terms, or patterns to check at each hit (the case
+  of an acronym, a Cyrillic ending), possibly with fuzzy pieces;
+- Seeds: a fuzzy piece and nothing else.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import cached_property
+
+import ahocorasick
+
+from monitor.matching.entities import is_acronym
+from monitor.matching.fuzzy import Seeds, fuzzy_seeds, seed_index
+from monitor.matching.normalize import fold_term, is_cyrillic, latinize
+from monitor.matching.query import terms_of
+from monitor.matching.rulefile import Rule, RuleSet
+
+
+@dataclass(frozen=True)
+class Pattern:
+    term: str  # "@entity" or the keyword as written in the rule
+    alias: str  # as written in the file
+    folded: str
+    case_sensitive: bool
+    prefix: bool  # keyword ending in '*'
+
+    @cached_property
+    def letters(self) -> str:
+        """The alias without its punctuation, as an acronym must be written."""
+        return "".join(filter(str.isalnum, self.alias))
+
+
+@dataclass(frozen=True, slots=True, eq=False)  # hashed by identity: sets of them are cheap
+class Key:
+    """What a key stands for when it needs more than noting its keyword (see the module
+    docstring)."""
+
+    size: int  # length of the key, spaces included
+    trail: int  # 1 when the key ends with a space (a whole word), else 0
+    plain: frozenset[str]  # terms found wherever the key is: no case or ending to check
+    checked: tuple[Pattern, ...]  # patterns whose every hit is checked (acronyms, Cyrillic endings)
+    seeds: Seeds | None  # fuzzy pieces that start a word
+    rules: tuple[int, ...]  # the rules the `plain` terms make candidates
+
+
+@dataclass(frozen=True)
+class Matcher:
+    ruleset: RuleSet
+    automaton: ahocorasick.Automaton  # " folded key" -> its keyword, a Key, or (a fuzzy piece alone) Seeds
+    backward: ahocorasick.Automaton  # reversed fuzzy pieces that end a word -> Seeds
+    inner: ahocorasick.Automaton  # fuzzy pieces inside a long single word -> Seeds
+    long_words: re.Pattern  # in " folded text ", the words long enough to hold an inner piece's variant
+    term_keys: dict[str, tuple[tuple[str, int], ...]]  # keyword -> (key, trail) of the keys valued so
+    triggers: dict[str, tuple[int, ...]]  # term -> indexes of the rules it can make fire
+    rule_terms: tuple[frozenset[str], ...]  # per rule, every term it looks at
+    denied: dict[str, frozenset[str]]  # "@entity" -> folded look-alikes, for entities that have some
+
+
+def _all_terms(ruleset: RuleSet) -> set[str]:
+    terms = {f"@{entity}" for entity in ruleset.entities}  # every entity, for clustering
+    for rule in ruleset.rules:
+        terms |= _terms_of_rule(rule)
+    return terms
+
+
+def _patterns(ruleset: RuleSet) -> list[Pattern]:
+    patterns = []
+    for term in sorted(_all_terms(ruleset)):
+        if term.startswith("@"):
+            for alias in ruleset.entities[term[1:]].aliases:
+                patterns.append(Pattern(term, alias, fold_term(alias), is_acronym(alias), False))
+                latin = latinize(alias) if not alias.isascii() else ""
+                if latin and latin != fold_term(alias):  # Қазақстан -> kazakstan, ОДКБ -> ODKB
+                    written = latin.upper() if is_acronym(alias) else latin
+                    patterns.append(Pattern(term, written, latin, is_acronym(alias), False))
+        else:
+            bare = term.rstrip("*")
+            patterns.append(Pattern(term, term, fold_term(bare), is_acronym(bare), term.endswith("*")))
+    return [p for p in patterns if p.folded]
+
+
+def _automaton(entries: dict[str, object]) -> ahocorasick.Automaton:
+    automaton = ahocorasick.Automaton()
+    for key, value in entries.items():
+        automaton.add_word(key, value)
+    if len(automaton):
+        automaton.make_automaton()
+    return automaton
+
+
+def _values(ruleset: RuleSet, seeds: dict[str, Seeds], triggers: dict[str, tuple[int, ...]]) -> dict[str, str | Key]:
+    """Every key of the main automaton and what it stands for."""
+    # A prefix ("sanction*") or a Cyrillic alias (case endings) leaves the end of its key
+    # open; every other term is a whole word: " key ".
+    by_key: dict[str, list[Pattern]] = defaultdict(list)
+    for pattern in _patterns(ruleset):
+        open_end = pattern.prefix or is_cyrillic(pattern.folded[-1])
+        by_key[" " + pattern.folded + ("" if open_end else " ")].append(pattern)
+    values: dict[str, str | Key] = {}
+    for text in sorted(by_key.keys() | seeds.keys()):
+        patterns, trail = by_key.get(text, []), int(text.endswith(" "))
+        plain = frozenset(p.term for p in patterns if not p.case_sensitive and (trail or p.prefix))
+        checked = tuple(p for p in patterns if p.term not in plain)
+        rules = tuple(sorted({index for term in plain for index in triggers.get(term, ())}))
+        if not patterns:  # a fuzzy piece and nothing else
+            values[text] = seeds[text]
+        elif len(plain) == 1 and not checked and not rules and text not in seeds and not patterns[0].term.startswith("@"):
+            values[text] = patterns[0].term
+        else:
+            values[text] = Key(len(text), trail, plain, checked, seeds.get(text), rules)
+    return values
+
+
+def compile_rules(ruleset: RuleSet) -> Matcher:
+    seeds = fuzzy_seeds(ruleset.entities.values())
+    sides = {side: seed_index([s for s in seeds if s.side == side]) for side in ("start", "end", "inner")}
+    triggers: dict[str, list[int]] = defaultdict(list)
+    for index, rule in enumerate(ruleset.rules):
+        for term in rule.triggers:
+            triggers[term].append(index)
+    values = _values(ruleset, sides["start"], triggers)
+    term_keys: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for text, value in values.items():
+        if isinstance(value, str):
+            term_keys[value].append((text, int(text.endswith(" "))))
+    shortest = min((len(s.alias.alias) - s.alias.edits for s in seeds if s.side == "inner"), default=1)
+    return Matcher(
+        ruleset=ruleset,
+        automaton=_automaton(values),
+        backward=_automaton(sides["end"]),
+        inner=_automaton(sides["inner"]),
+        long_words=re.compile(f" ([^ ]{{{shortest},}})"),  # a literal first: the scan skips ahead fast
+        term_keys={term: tuple(keys) for term, keys in term_keys.items()},
+        triggers={term: tuple(indexes) for term, indexes in triggers.items()},
+        rule_terms=tuple(_terms_of_rule(rule) for rule in ruleset.rules),
+        denied={f"@{e.id}": frozenset(fold_term(d) for d in e.deny) for e in ruleset.entities.values() if e.deny},
+    )
+
+
+def _terms_of_rule(rule: Rule) -> frozenset[str]:
+    query = {t.key for t in terms_of(rule.query, positive=False)} if rule.query is not None else set()
+    return frozenset({term for term, _ in rule.terms} | set(rule.exclude) | query)
