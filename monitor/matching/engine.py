@@ -76,9 +76,9 @@ class Scanned:
     source: str
     folded: Folded
     padded: str  # " folded text ", as searched
-    hits: list[tuple[int, str | Key]]  # (end in `padded`, value) of every automaton hit
-    values: set[str | Key]  # the values found: the keywords whose keys stand for them alone, and Keys
+    values: set[str | Key | Seeds]  # the values found: the keywords whose keys stand for them alone, Keys, Seeds
     special: list[tuple[int, Key]]  # the hits of Keys that stand for terms as found
+    keys: set[Key]  # those Keys
     checked: list[Found]  # verified mentions of the checked patterns
     fuzzy: list[Found]
     named: set[str]  # the other terms mentioned: of the Keys, the checked patterns, the variants
@@ -114,7 +114,7 @@ def find_mentions(matcher: Matcher, source: str) -> Scanned:
     keys = set(map(_VALUE, special))
     rules.update(chain.from_iterable(map(_RULES, keys)))
     named.update(*map(_PLAIN, keys))
-    return Scanned(source, folded, padded, hits, set(map(_VALUE, hits)), special, checked, fuzzy, named, rules)
+    return Scanned(source, folded, padded, set(map(_VALUE, hits)), special, keys, checked, fuzzy, named, rules)
 
 
 def _look_at_hits(source: str, folded: Folded, hits: list, variants: Variants) -> tuple[list[tuple[int, Key]], list[Found]]:
@@ -182,16 +182,17 @@ def _mention(text: str, start: int, last: int, trail: int, term: str) -> Found:
 def _plain_mentions(matcher: Matcher, scanned: Scanned, needed: set[str]) -> list[Found]:
     """The mentions of the `needed` terms that their keys find wherever they are."""
     text, padded, found = scanned.folded.text, scanned.padded, []
-    # A one-term key's hit carries its term, not its key: of the term's keys, those that
-    # end here are the ones found (" republic of kazakhstan " and " kazakhstan " both may).
-    for last, term in set(compress(scanned.hits, map(needed.__contains__, map(_VALUE, scanned.hits)))):
+    # A keyword's key stands for the keyword alone: where the automaton found it, so does
+    # find() (a few needed keys cost less than going through every hit again).
+    for term in needed & scanned.values:
         for key, trail in matcher.term_keys[term]:
-            start = last - len(key) + 1
-            if start >= 0 and padded.startswith(key, start):
-                found.append(_mention(text, start, last, trail, term))
-    for last, key in scanned.special:
-        if not key.plain.isdisjoint(needed):
-            found += [_mention(text, last - key.size + 1, last, key.trail, term) for term in key.plain & needed]
+            start = padded.find(key)
+            while start >= 0:
+                found.append(_mention(text, start, start + len(key) - 1, trail, term))
+                start = padded.find(key, start + 1)
+    wanted = {key for key in scanned.keys if not key.plain.isdisjoint(needed)}
+    for last, key in compress(scanned.special, map(wanted.__contains__, map(_VALUE, scanned.special))):
+        found += [_mention(text, last - key.size + 1, last, key.trail, term) for term in key.plain & needed]
     return found
 
 

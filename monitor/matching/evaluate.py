@@ -57,9 +57,15 @@ def evaluate(node: Node, by_term: dict[str, list[Mention]]) -> bool:
     if kind is Not:
         return not evaluate(node.part, by_term)
     if kind is All:
-        return all(evaluate(part, by_term) for part in node.parts)
+        for part in node.parts:
+            if not evaluate(part, by_term):
+                return False
+        return True
     if kind is Any:
-        return any(evaluate(part, by_term) for part in node.parts)
+        for part in node.parts:
+            if evaluate(part, by_term):
+                return True
+        return False
     return _near(node, by_term)
 
 
