@@ -48,7 +48,6 @@ FUZZY_TWO_EDITS_LENGTH = 16
 # Words of an alias this short are never edited: one edit makes any other short word of
 # them ("Kazakhstan's" would take "Kazakhstan so" and "Kazakhstan, a" for variants).
 FIXED_WORD_MAX = 2
-ANY_LENGTH = 255  # longer than any word a variant is made of (and a small, shared int)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -148,21 +147,22 @@ def _pieces(words: list[str], edits: int) -> list[tuple[str, int, str, int]]:
 
 def seed_index(seeds: list[FuzzySeed]) -> dict[str, Seeds]:
     """Per automaton key, the aliases its hits may belong to, by window length."""
-    grouped: dict[str, dict[tuple[int, int, int], dict[int, list[FuzzyAlias]]]] = defaultdict(dict)
+    grouped: dict[str, dict[tuple, dict[int, list[FuzzyAlias]]]] = defaultdict(dict)
     for seed in seeds:
-        target = seed.alias
-        near = (0, ANY_LENGTH)
-        if seed.near >= 0:
-            size = len(target.alias.split(" ")[seed.word])
-            near = (size - seed.near, size + seed.near)
+        target, size = seed.alias, len(seed.alias.alias)
+        near = None  # a one-word alias: the word is the window
+        if seed.words > 1:  # no word of the window is longer than the window
+            near = (1, size + target.edits)
+            if seed.near >= 0:
+                letters = len(target.alias.split(" ")[seed.word])
+                near = (letters - seed.near, letters + seed.near)
         lengths = grouped[seed.key].setdefault((seed.word, seed.words, near), defaultdict(list))
-        size = len(target.alias)
         for length in range(size - target.edits, size + target.edits + 1):
             if target not in lengths[length]:
                 lengths[length].append(target)
     index = {}
     for key, groups in grouped.items():
-        single = {n: tuple(found) for n, found in groups.pop((0, 1, (0, ANY_LENGTH)), {}).items()}
+        single = {n: tuple(found) for n, found in groups.pop((0, 1, None), {}).items()}
         multi = tuple(
             SeedGroup(word, words, *near, {n: tuple(found) for n, found in lengths.items()})
             for (word, words, near), lengths in groups.items()
