@@ -76,6 +76,10 @@ class Cases:
             "/chain-ok-1": lambda h: h.redirect("/chain-ok-2"),
             "/chain-ok-2": lambda h: h.redirect(f"{s.url}/chain-ok-3"),
             "/chain-ok-3": lambda h: h.reply(200, GOOD.replace(b"item-", b"c-")),
+            # A site that sets a cookie on its way in and wants it back (many consent walls).
+            "/cookie-gate": lambda h: h.reply(302, b"", {"Location": "/cookie-gate/feed", "Set-Cookie": "gate=open; Path=/"}),
+            "/cookie-gate/feed": lambda h: (h.reply(200, GOOD.replace(b"item-", b"k-")) if "gate=open" in (h.headers.get("Cookie") or "")
+                                            else h.reply(403, b"no cookie, no feed")),
             "/to-file": lambda h: h.redirect("file:///etc/passwd"),
             "/to-ftp": lambda h: h.redirect("ftp://127.0.0.1/feed.xml"),
             "/nul": lambda h: h.reply(200, rss(item(1, title="Nul\x00title", description="body\x00with nul"))),

@@ -43,6 +43,7 @@ EXPECTED = {
     "/loop-a": ("failing", 0, "redirect loop"),
     "/chain-ok-1": ("ok", 3, None),
     "/chain-long-1": ("failing", 0, "more than 5 redirects"),
+    "/cookie-gate": ("ok", 3, None),  # the cookie set with the redirect is sent back
     "/to-file": ("failing", 0, "only http and https"),
     "/to-ftp": ("failing", 0, "only http and https"),
     "/nul": ("ok", 1, None),

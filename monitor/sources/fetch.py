@@ -19,7 +19,10 @@ from __future__ import annotations
 import re
 import ssl
 import time
+import urllib.request
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from datetime import UTC, datetime
@@ -35,6 +38,10 @@ ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml, applic
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 # A body we do not need is read to its end (to keep the connection) up to this size.
 DRAIN_MAX_BYTES = 64 * 1024
+# What every request carries (httpx.Client adds "Connection: keep-alive" by itself).
+HEADERS = {"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate", "Connection": "keep-alive"}
+# An idle kept-alive connection is closed after this long.
+KEEPALIVE_SECONDS = 60.0
 _MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d+)", re.I)
 
 
@@ -77,16 +84,67 @@ def client(limits: FetchLimits = FetchLimits(), tls: ssl.SSLContext | None = Non
     thread-safe, but a pool shared by many threads makes them queue on its lock."""
     connections = connections or limits.pool_size
     return httpx.Client(
-        headers={"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"},
-        timeout=httpx.Timeout(limits.read_seconds, connect=limits.connect_seconds, pool=limits.deadline_seconds),
+        headers=HEADERS,
+        timeout=_timeout(limits),
         follow_redirects=False,
         verify=tls or tls_context(),
-        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=60.0),
+        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=KEEPALIVE_SECONDS),
     )
 
 
+def host_client(limits: FetchLimits, tls: ssl.SSLContext) -> HostClient | httpx.Client:
+    """What one fetch thread uses for the feeds of one host: a HostClient, or an httpx.Client
+    when the environment names a proxy (HTTP_PROXY and the like, which httpx.Client follows)."""
+    if any(urllib.request.getproxies().get(scheme) for scheme in ("http", "https", "all")):
+        return client(limits, tls, connections=1)
+    return HostClient(limits, tls)
+
+
+class HostClient:
+    """httpx.Client's part that fetching feeds needs: one kept-alive connection (httpx's own
+    transport, so the same exceptions and responses), the client's headers and timeouts, and
+    the cookies the host sets, sent back on its later requests. It skips the rest of
+    httpx.Client's work for each request (cookie extraction when no cookie was set, URL
+    merging, event hooks): a 304 costs 0.25 ms of CPU instead of 0.35 (benchmarks/feeds.py
+    makes 2,000 of them in its second cycle). Not thread-safe: one thread uses it."""
+
+    def __init__(self, limits: FetchLimits, tls: ssl.SSLContext):
+        self._transport = httpx.HTTPTransport(
+            verify=tls, limits=httpx.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=KEEPALIVE_SECONDS)
+        )
+        self._timeout = _timeout(limits).as_dict()
+        self._cookies = httpx.Cookies()
+
+    @contextmanager
+    def stream(self, method: str, url: str, headers: dict[str, str] | None = None) -> Iterator[httpx.Response]:
+        request = httpx.Request(method, url, headers={**HEADERS, **(headers or {})}, extensions={"timeout": self._timeout})
+        if self._cookies:
+            self._cookies.set_cookie_header(request)
+        response = self._transport.handle_request(request)
+        response.request = request
+        try:
+            if "set-cookie" in response.headers:
+                self._cookies.extract_cookies(response)
+            yield response
+        finally:
+            response.close()
+
+    def close(self) -> None:
+        self._transport.close()
+
+    def __enter__(self) -> HostClient:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _timeout(limits: FetchLimits) -> httpx.Timeout:
+    return httpx.Timeout(limits.read_seconds, connect=limits.connect_seconds, pool=limits.deadline_seconds)
+
+
 def fetch(
-    http: httpx.Client,
+    http: httpx.Client | HostClient,
     url: str,
     etag: str | None = None,
     last_modified: str | None = None,

@@ -9,9 +9,9 @@ opens at most one connection per slot (a 304 opens no connection of its own), at
 another host has work. Hosts with the most feeds start first: the cycle ends with the
 longest queue, so that queue should not start last.
 
-A slot has an HTTP client of its own, with a one-connection pool. One client shared by
-every thread made them queue on its pool lock: with 50 hosts kept alive, a 304 cost
-1.6 ms of CPU instead of 0.4 ms (measured with benchmarks/feeds.py's server).
+A slot has an HTTP client of its own with one connection (fetch.host_client). One client
+shared by every thread made them queue on its pool lock: with 50 hosts kept alive, a 304
+cost 1.6 ms of CPU instead of 0.4 ms (measured with benchmarks/feeds.py's server).
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def fetch_all(
 
     def work() -> None:
         while (host := slots.get()) is not None:
-            with fetch.client(limits, tls, connections=1) as http:
+            with fetch.host_client(limits, tls) as http:
                 while (job := next_job(host)) is not None:
                     answer = _fetch_one(http, job, limits)
                     try:
