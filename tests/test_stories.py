@@ -157,3 +157,18 @@ def test_story_index_is_kept_between_cycles_until_another_process_places_article
     add_file(settings, "903_more.txt", URANIUM.replace("Spot uranium prices rose 8", "Uranium futures rose 9"))
     pipeline.run_cycle(settings, store, rules, every_source=True, stories=cache)
     assert cache.builds == 2 and cache.index is not kept  # out of step: rebuilt from the database
+
+
+
+def test_document_frequencies_stay_bounded_and_forget_words_seen_once_long_ago():
+    day = datetime(2022, 1, 1, tzinfo=UTC)
+    index = clusters.StoryIndex(memory=50)
+    for n in range(400):  # every article brings a word nobody else uses
+        text = f"Officials in Almaty discussed fuel prices and the budget with word{n:03d}x and protesters."
+        index.add(n, n, profiles.profile("Fuel prices", text, (), day + timedelta(hours=n), "en"))
+    sizes = index.sizes()
+    assert sizes["documents"] < 50
+    # the common words stay, the words seen once fade: far fewer than the 400 seen
+    assert sizes["terms"] < 60
+    vector = index._vector(profiles.profile("Fuel", "fuel prices word399x", (), day, "en").terms)
+    assert vector["word399x"] > vector["fuel"] > 0  # and what is common still weighs less than what is rare
