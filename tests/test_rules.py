@@ -10,10 +10,11 @@ from monitor.articles.clean import clean
 from monitor.config import load_settings
 from monitor.errors import RuleFileError
 from monitor.matching.engine import compile_rules, find_mentions, scan
-from monitor.matching.entities import is_acronym
+from monitor.matching.entities import Entity, is_acronym
 from monitor.matching.fuzzy import FIXED_WORD_MAX, allowed_edits
 from monitor.matching.normalize import fold_term
-from monitor.matching.rulefile import load_rules
+from monitor.matching.query import parse_query
+from monitor.matching.rulefile import Rule, RuleSet, load_rules
 from monitor.pipeline import reload_rules
 from monitor.sources.folder import read_folder
 from tests.conftest import ROOT, SEEDS
@@ -193,3 +194,26 @@ def test_broken_edit_keeps_last_good_rules(project, tmp_path, caplog):
     (folder / "csto.toml").write_text('id = "csto"\nthreshold = 1\n[terms]\n"@csto" = 1\n')
     fixed = reload_rules(settings, kept)
     assert fixed is not good and fixed.ruleset.get("csto").threshold == 1
+
+
+def _ruleset(queries: dict[str, str], entities: dict) -> RuleSet:
+    rules = tuple(Rule(rid, rid, "", "digest", 1.0, (), (), "test", parse_query(q), q) for rid, q in queries.items())
+    return RuleSet(rules, entities, "test")
+
+
+def test_keywords_no_rule_triggers_on_stay_out_of_the_automaton_and_still_count():
+    """Only triggers, entities and checked terms are automaton keys; the other keywords of a
+    candidate rule are looked up in the text, with the same evidence as before."""
+    steppe = Entity("steppe", "Steppe Republic", "place", ("Steppe Republic", "Steppeland"), fuzzy=True)
+    matcher = compile_rules(_ruleset({"r": '@steppe AND (protest* OR "oil price") AND NOT football'}, {"steppe": steppe}))
+    assert not matcher.automaton.exists(" protest") and not matcher.automaton.exists(" football ")
+    assert matcher.automaton.exists(" steppeland ")
+    text = "Protesters gathered in Steppeland; the oil price fell. Protests went on."
+    (match,) = scan(matcher, "", text)[0]
+    assert [(h.term, h.found, h.offset, h.how) for h in match.hits] == [
+        ("protest*", "Protesters", 0, "keyword"),
+        ("@steppe", "Steppeland", 23, "alias"),
+        ("oil price", "oil price", 39, "keyword"),
+        ("protest*", "Protests", 55, "keyword"),
+    ]
+    assert scan(matcher, "", text + " Football too.")[0] == []

@@ -1,17 +1,20 @@
-"""The compiled rule set: one automaton over every term of every rule, and what each key stands for.
+"""The compiled rule set: one automaton over the terms of every rule, and what each key stands for.
 
-`compile_rules(ruleset)` builds ONE Aho-Corasick automaton over every alias, keyword and
-phrase of every rule, plus the pieces of long aliases that seed fuzzy matching (fuzzy.py),
+`compile_rules(ruleset)` builds ONE Aho-Corasick automaton over the aliases, keywords and
+phrases of every rule, plus the pieces of long aliases that seed fuzzy matching (fuzzy.py),
 and the tables that turn what the automaton finds into candidate rules. Every key starts
 with a space (the text is searched as " text "), so the automaton sits at its root inside
 words and hits inside words never reach Python.
 
-A key's value says how much Python its hits need (engine.py reads them):
+A keyword that is no entity and makes no rule a candidate (most terms of a large rule set:
+the other operands of an AND) stays out of the automaton (`term_keys`): it matters only in
+an article where a rule using it is a candidate, and there `str.find` looks for it. In the
+automaton, such keys made most of the hits, a Python tuple each in every article. The
+automaton keeps the keys whose hits make rules candidates or need a closer look (engine.py
+reads their values):
 
-- a str: the key stands for one keyword that makes no rule a candidate; noting that it
-  was found is set arithmetic in C, and most keys of a large rule set are such;
-- a Key: an entity, a trigger, several terms, or patterns to check at each hit (the case
-  of an acronym, a Cyrillic ending), possibly with fuzzy pieces;
+- a Key: an entity, a trigger, or patterns to check at each hit (the case of an acronym,
+  a Cyrillic ending), possibly with fuzzy pieces;
 - Seeds: a fuzzy piece and nothing else.
 """
 
@@ -61,11 +64,11 @@ class Key:
 @dataclass(frozen=True)
 class Matcher:
     ruleset: RuleSet
-    automaton: ahocorasick.Automaton  # " folded key" -> its keyword, a Key, or (a fuzzy piece alone) Seeds
+    automaton: ahocorasick.Automaton  # " folded key" -> a Key, or (a fuzzy piece alone) Seeds
     backward: ahocorasick.Automaton  # reversed fuzzy pieces that end a word -> Seeds
     inner: ahocorasick.Automaton  # fuzzy pieces inside a long single word -> Seeds
     long_words: re.Pattern  # in " folded text ", the words long enough to hold an inner piece's variant
-    term_keys: dict[str, tuple[tuple[str, int], ...]]  # keyword -> (key, trail) of the keys valued so
+    term_keys: dict[str, tuple[tuple[str, int], ...]]  # keyword -> (key, trail) of its keys left out of `automaton`
     triggers: dict[str, tuple[int, ...]]  # term -> indexes of the rules it can make fire
     rule_terms: tuple[frozenset[str], ...]  # per rule, every term it looks at
     denied: dict[str, frozenset[str]]  # "@entity" -> folded look-alikes, for entities that have some
@@ -103,27 +106,30 @@ def _automaton(entries: dict[str, object]) -> ahocorasick.Automaton:
     return automaton
 
 
-def _values(ruleset: RuleSet, seeds: dict[str, Seeds], triggers: dict[str, tuple[int, ...]]) -> dict[str, str | Key]:
-    """Every key of the main automaton and what it stands for."""
+def _values(ruleset: RuleSet, seeds: dict[str, Seeds], triggers: dict[str, tuple[int, ...]]) -> tuple[dict, dict]:
+    """(what each key of the automaton stands for: a Key or Seeds, the keys left out of it by keyword)."""
     # A prefix ("sanction*") or a Cyrillic alias (case endings) leaves the end of its key
     # open; every other term is a whole word: " key ".
     by_key: dict[str, list[Pattern]] = defaultdict(list)
     for pattern in _patterns(ruleset):
         open_end = pattern.prefix or is_cyrillic(pattern.folded[-1])
         by_key[" " + pattern.folded + ("" if open_end else " ")].append(pattern)
-    values: dict[str, str | Key] = {}
+    values: dict[str, Key | Seeds] = {}
+    left_out: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for text in sorted(by_key.keys() | seeds.keys()):
         patterns, trail = by_key.get(text, []), int(text.endswith(" "))
         plain = frozenset(p.term for p in patterns if not p.case_sensitive and (trail or p.prefix))
         checked = tuple(p for p in patterns if p.term not in plain)
+        # A keyword that is no entity and makes no rule a candidate: see the module docstring.
+        for term in sorted(term for term in plain if term[0] != "@" and term not in triggers):
+            left_out[term].append((text, trail))
+            plain -= {term}
         rules = tuple(sorted({index for term in plain for index in triggers.get(term, ())}))
-        if not patterns:  # a fuzzy piece and nothing else
-            values[text] = seeds[text]
-        elif len(plain) == 1 and not checked and not rules and text not in seeds and not patterns[0].term.startswith("@"):
-            values[text] = patterns[0].term
-        else:
+        if plain or checked:
             values[text] = Key(len(text), trail, plain, checked, seeds.get(text), rules)
-    return values
+        elif text in seeds:  # a fuzzy piece and nothing else
+            values[text] = seeds[text]
+    return values, left_out
 
 
 def compile_rules(ruleset: RuleSet) -> Matcher:
@@ -133,11 +139,7 @@ def compile_rules(ruleset: RuleSet) -> Matcher:
     for index, rule in enumerate(ruleset.rules):
         for term in rule.triggers:
             triggers[term].append(index)
-    values = _values(ruleset, sides["start"], triggers)
-    term_keys: dict[str, list[tuple[str, int]]] = defaultdict(list)
-    for text, value in values.items():
-        if isinstance(value, str):
-            term_keys[value].append((text, int(text.endswith(" "))))
+    values, term_keys = _values(ruleset, sides["start"], triggers)
     shortest = min((len(s.alias.alias) - s.alias.edits for s in seeds if s.side == "inner"), default=1)
     return Matcher(
         ruleset=ruleset,

@@ -7,8 +7,9 @@ article mentions, not how many rules exist.
 
 Per article, Python work is spent only on what needs it: the hits of keys that must be
 looked at one by one (an entity, a trigger, an acronym's case, a Cyrillic ending, a fuzzy
-piece), the candidate rules, and the evidence of the terms those rules use. Which keywords
-a field mentions is set arithmetic on the values the automaton returned.
+piece), the candidate rules, and the evidence of the terms those rules use. The keywords
+left out of the automaton (compiled.py) are looked for with `str.find`, and only those
+the candidate rules use.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ CYRILLIC_ENDING_MAX = 3
 _VALUE = itemgetter(1)
 _PLAIN = attrgetter("plain")
 _RULES = attrgetter("rules")
-_SPECIAL = (Key, Seeds)  # the values whose hits are looked at one by one
 Found = tuple[int, int, str, str]  # (start, end, term, how) in the folded field
 
 
@@ -76,7 +76,6 @@ class Scanned:
     source: str
     folded: Folded
     padded: str  # " folded text ", as searched
-    values: set[str | Key | Seeds]  # the values found: the keywords whose keys stand for them alone, Keys, Seeds
     special: list[tuple[int, Key]]  # the hits of Keys that stand for terms as found
     keys: set[Key]  # those Keys
     checked: list[Found]  # verified mentions of the checked patterns
@@ -84,8 +83,9 @@ class Scanned:
     named: set[str]  # the other terms mentioned: of the Keys, the checked patterns, the variants
     rules: set[int]  # the rules some term mentioned makes candidates
 
-    def mentions(self, term: str) -> bool:
-        return term in self.values or term in self.named
+    def mentions(self, term: str, keys: tuple[tuple[str, int], ...]) -> bool:
+        """Whether the field mentions `term`, whose keys left out of the automaton are `keys`."""
+        return term in self.named or any(key in self.padded for key, _ in keys)
 
     @property
     def entities(self) -> set[str]:
@@ -96,9 +96,9 @@ class Scanned:
 def find_mentions(matcher: Matcher, source: str) -> Scanned:
     """One automaton pass over the field: the terms it mentions.
 
-    Cheap on purpose: the automaton's hits are gathered in C, and so are the keywords of the
-    keys that stand for one keyword (their values); only hits of Keys and Seeds are looked
-    at one by one. Mentions become evidence only for the terms some candidate rule uses.
+    Cheap on purpose: the automaton holds only the keys whose hits need Python (Keys and
+    Seeds); the keywords left out of it are looked for later, if a candidate rule uses them.
+    Mentions become evidence only for the terms some candidate rule uses.
     """
     folded = fold(source)
     text = folded.text
@@ -114,7 +114,7 @@ def find_mentions(matcher: Matcher, source: str) -> Scanned:
     keys = set(map(_VALUE, special))
     rules.update(chain.from_iterable(map(_RULES, keys)))
     named.update(*map(_PLAIN, keys))
-    return Scanned(source, folded, padded, set(map(_VALUE, hits)), special, keys, checked, fuzzy, named, rules)
+    return Scanned(source, folded, padded, special, keys, checked, fuzzy, named, rules)
 
 
 def _look_at_hits(source: str, folded: Folded, hits: list, variants: Variants) -> tuple[list[tuple[int, Key]], list[Found]]:
@@ -124,7 +124,7 @@ def _look_at_hits(source: str, folded: Folded, hits: list, variants: Variants) -
     special: list[tuple[int, Key]] = []
     checked: list[Found] = []
     spelled: dict[str, bool] = {}
-    for last, value in compress(hits, map(isinstance, map(_VALUE, hits), repeat(_SPECIAL))):
+    for last, value in hits:
         start = last - value.size + 1  # the key's space is the word's start in `text`
         if value.__class__ is Seeds:
             seeds = value
@@ -182,10 +182,9 @@ def _mention(text: str, start: int, last: int, trail: int, term: str) -> Found:
 def _plain_mentions(matcher: Matcher, scanned: Scanned, needed: set[str]) -> list[Found]:
     """The mentions of the `needed` terms that their keys find wherever they are."""
     text, padded, found = scanned.folded.text, scanned.padded, []
-    # A keyword's key stands for the keyword alone: where the automaton found it, so does
-    # find() (a few needed keys cost less than going through every hit again).
-    for term in needed & scanned.values:
-        for key, trail in matcher.term_keys[term]:
+    # A keyword's key left out of the automaton: find() finds it where the automaton would have.
+    for term in needed:
+        for key, trail in matcher.term_keys.get(term, ()):
             start = padded.find(key)
             while start >= 0:
                 found.append(_mention(text, start, start + len(key) - 1, trail, term))
@@ -228,7 +227,8 @@ def scan(matcher: Matcher, title: str, text: str) -> tuple[list[Match], set[str]
     by_term: dict[str, list[Mention]] = defaultdict(list)
     if candidates:
         terms = set().union(*(matcher.rule_terms[index] for index in candidates))
-        needed = {term for term in terms if in_title.mentions(term) or in_body.mentions(term)}
+        keys = matcher.term_keys
+        needed = {t for t in terms if in_title.mentions(t, keys.get(t, ())) or in_body.mentions(t, keys.get(t, ()))}
         mentions = evidence(matcher, in_title, needed, "title")
         mentions += evidence(matcher, in_body, needed, "body", _lead_end(text))
         for mention in mentions:
