@@ -6,6 +6,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from datasketch import LeanMinHash, MinHash
+
 from monitor.cli import main
 from monitor.sources.folder import read_folder
 from monitor.stories import clusters, duplicates, profiles
@@ -97,3 +99,16 @@ def test_closed_stories_are_forgotten():
     index.add("old", 1, profiles.profile("Old", text, (), day, "en"), duplicates.signature(text))
     index.add("new", 2, profiles.profile("New", "fresh news " * 5, (), day + timedelta(days=60), "en"))
     assert 1 not in index.stories and len(index._copies) == 0
+
+
+def test_signature_is_what_datasketch_computes_for_the_same_shingles():
+    """signature() computes the MinHash in numpy; datasketch's own update_batch must agree,
+    or signatures would stop matching what its LSH and Jaccard estimate expect."""
+    text = " ".join(f"word{n % 37} other{n % 11} more{n}" for n in range(80))
+    grams = duplicates.shingles(text)
+    reference = MinHash(num_perm=duplicates.NUM_PERM, seed=1, hashfunc=int, scheme="affine32")
+    reference.update_batch(grams.tolist())
+    ours = duplicates.signature(text)
+    assert ours is not None and ours.scheme == reference.scheme
+    assert (ours.hashvalues == reference.hashvalues).all()
+    assert ours.jaccard(LeanMinHash(reference)) == 1.0

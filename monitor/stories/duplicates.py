@@ -9,11 +9,12 @@ a new headline is still a copy.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Hashable
 
 import numpy as np
 from datasketch import LeanMinHash, MinHash, MinHashLSH
+
+from monitor.stories import tokens
 
 # Four-word shingles: one changed word touches four shingles, so a few edits in a
 # 150-word text leave a similarity above 0.8, while two reports written independently
@@ -33,7 +34,6 @@ LSH_THRESHOLD = 0.4
 # fewer shingles than this is never called a copy, nor used as an original.
 MIN_SHINGLES = 12
 
-_WORD = re.compile(r"\w+")
 _TEMPLATE = MinHash(num_perm=NUM_PERM, seed=1)  # the permutations, drawn once
 # Odd 64-bit multipliers that combine the hashes of a shingle's words in order.
 _MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5], dtype=np.uint64)
@@ -43,7 +43,7 @@ def shingles(text: str) -> np.ndarray:
     """The distinct 32-bit hashes of the text's word shingles: Python's own string hash of
     each word, combined in order with numpy (no Python call per shingle). Python salts its
     string hash per process: signatures are compared within one process only, never stored."""
-    words = np.array([hash(w) for w in _WORD.findall(text.casefold())], dtype=np.int64).view(np.uint64)
+    words = np.array(list(map(hash, tokens.words(text))), dtype=np.int64).view(np.uint64)
     count = len(words) - SHINGLE_WORDS + 1
     if count <= 0:
         return np.empty(0, dtype=np.uint64)
@@ -54,14 +54,29 @@ def shingles(text: str) -> np.ndarray:
 
 
 def signature(text: str) -> LeanMinHash | None:
-    """The text's MinHash, or None when it is too short to tell a copy. (datasketch's
-    affine32 scheme mixes each input hash with murmur's finalizer before permuting.)"""
+    """The text's MinHash, or None when it is too short to tell a copy."""
     grams = shingles(text)
     if len(grams) < MIN_SHINGLES:
         return None
-    minhash = MinHash(num_perm=NUM_PERM, seed=1, hashfunc=int, permutations=_TEMPLATE.permutations, scheme=_TEMPLATE.scheme)
-    minhash.update_batch(grams.tolist())
-    return LeanMinHash(minhash)
+    return LeanMinHash(seed=1, hashvalues=minhash_values(grams), scheme=_TEMPLATE.scheme)
+
+
+# MurmurHash3's 32-bit finalizer: shifts and multipliers.
+_FMIX32 = tuple(np.uint32(n) for n in (16, 0x85EBCA6B, 13, 0xC2B2AE35, 16))
+
+
+def minhash_values(grams: np.ndarray) -> np.ndarray:
+    """The minimum of each permutation over the shingle hashes: what datasketch's
+    MinHash.update_batch computes in its affine32 scheme (each hash mixed with murmur's
+    finalizer, then a*h + b modulo 2**32), in numpy alone, without its Python call per
+    shingle. tests/test_copies.py holds the two equal."""
+    s1, m1, s2, m2, s3 = _FMIX32
+    hv = grams.astype(np.uint32).reshape(-1, 1)
+    hv = (hv ^ (hv >> s1)) * m1
+    hv = (hv ^ (hv >> s2)) * m2
+    hv = hv ^ (hv >> s3)
+    a, b = _TEMPLATE.permutations
+    return (hv * a + b).min(axis=0)
 
 
 class CopyIndex:

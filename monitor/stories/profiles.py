@@ -19,6 +19,8 @@ from functools import lru_cache
 import Stemmer
 from normality import ascii_text
 
+from monitor.stories import tokens
+
 # Title words say more about the event than body words (the same weight rules give titles).
 TITLE_TERM_WEIGHT = 3
 MIN_TERM_LENGTH = 3
@@ -60,8 +62,10 @@ NOT_NAMES = frozenset(
     апреля мая июня июля августа сентября октября ноября декабря президент министр""".split()
 )
 _WORD = re.compile(r"\w+")
-_TERM = re.compile(r"\b(?=\w*[^\W\d_])\w{%d,}" % MIN_TERM_LENGTH)  # a letter among them: no bare numbers
-_NAME = re.compile(r"(?<![\w.])[A-ZА-ЯЁҚӘҒҢӨҰҮҺІ][\w'’-]+")
+# A capital not after a letter or a dot (the look-behind after the capital: the scan then
+# skips to capitals at C speed).
+_NAME = re.compile(r"[A-ZА-ЯЁҚӘҒҢӨҰҮҺІ](?<![\w.].)[\w'’-]+")
+_POSSESSIVE = re.compile(r"['’]s$")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:»\"“]\s+)([\w'’-]+)")
 
 
@@ -111,27 +115,39 @@ def _stemmer(language: str):
     return Stemmer.Stemmer(_STEMMERS.get(language, "english"), 0)
 
 
-def stems(field: str, language: str = "en") -> Counter:
+def stems(field: str, language: str = "en") -> dict[str, int]:
     """Stem -> count of the field's words of three letters or more, stopwords and numbers
-    left out (each distinct word stemmed once)."""
-    words = Counter(_TERM.findall(field.casefold()))
-    memo = _STEMS.setdefault(language, {})
-    if len(memo) > STEM_CACHE:
-        memo.clear()
-    counts: Counter = Counter()
-    for word in words.keys() - _ALL_STOPWORDS:
-        stem = memo.get(word)
+    left out (each distinct word stemmed once; a word left out is remembered as stemming to "")."""
+    memo = _STEMS.get(language)
+    if memo is None or len(memo) > STEM_CACHE:
+        memo = _STEMS[language] = dict.fromkeys(_ALL_STOPWORDS, "")
+    counts: dict[str, int] = {}
+    get, known = counts.get, memo.get
+    for word, n in Counter(tokens.words(field)).items():
+        stem = known(word)
         if stem is None:
-            stem = memo[word] = _stemmer(language).stemWord(word)
-        counts[stem] += words[word]
+            stem = memo[word] = _stemmer(language).stemWord(word) if _is_term(word) else ""
+        if stem:
+            counts[stem] = get(stem, 0) + n
     return counts
 
 
-def terms_of(title_stems: Counter, text: str, language: str = "en") -> dict[str, float]:
+def _is_term(word: str) -> bool:
+    """Three characters or more, a letter among them (no bare numbers)."""
+    return len(word) >= MIN_TERM_LENGTH and any(not (c.isdecimal() or c == "_") for c in word)
+
+
+# 1 + log(count), by table for the counts most words have.
+_LOG_WEIGHT = [0.0] + [1 + math.log(n) for n in range(1, 64)]
+
+
+def terms_of(title_stems: dict[str, int], text: str, language: str = "en") -> dict[str, float]:
     counts = stems(text, language)
+    get = counts.get
     for word, n in title_stems.items():
-        counts[word] += TITLE_TERM_WEIGHT * n
-    return {word: 1 + math.log(count) for word, count in counts.items()}
+        counts[word] = get(word, 0) + TITLE_TERM_WEIGHT * n
+    table, size = _LOG_WEIGHT, len(_LOG_WEIGHT)
+    return {word: table[n] if n < size else 1 + math.log(n) for word, n in counts.items()}
 
 
 @lru_cache(maxsize=100_000)
@@ -151,7 +167,7 @@ def names_of(field: str, sentences: bool = True) -> dict[str, str]:
     found: dict[str, str] = {}
     starts = {m.start(1) for m in _SENTENCE_START.finditer(field)} if sentences else set()
     for m in _NAME.finditer(field):
-        word = re.sub(r"['’]s$", "", m.group()).strip("'’-")
+        word = _POSSESSIVE.sub("", m.group()).strip("'’-")
         if m.start() in starts or word.casefold() in _ALL_STOPWORDS or word.casefold() in NOT_NAMES:
             continue
         if word.isupper() and 2 <= len(word) <= 6:
