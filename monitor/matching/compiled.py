@@ -70,7 +70,6 @@ class Matcher:
     long_words: re.Pattern  # in " folded text ", the words long enough to hold an inner piece's variant
     term_keys: dict[str, tuple[tuple[str, int], ...]]  # keyword -> (key, trail) of its keys left out of `automaton`
     triggers: dict[str, tuple[int, ...]]  # term -> indexes of the rules it can make fire
-    rule_terms: tuple[frozenset[str], ...]  # per rule, every term it looks at
     denied: dict[str, frozenset[str]]  # "@entity" -> folded look-alikes, for entities that have some
 
 
@@ -149,7 +148,6 @@ def compile_rules(ruleset: RuleSet) -> Matcher:
         long_words=re.compile(f" ([^ ]{{{shortest},}})"),  # a literal first: the scan skips ahead fast
         term_keys={term: tuple(keys) for term, keys in term_keys.items()},
         triggers={term: tuple(indexes) for term, indexes in triggers.items()},
-        rule_terms=tuple(_terms_of_rule(rule) for rule in ruleset.rules),
         denied={f"@{e.id}": frozenset(fold_term(d) for d in e.deny) for e in ruleset.entities.values() if e.deny},
     )
 

@@ -7,14 +7,13 @@ article mentions, not how many rules exist.
 
 Per article, Python work is spent only on what needs it: the hits of keys that must be
 looked at one by one (an entity, a trigger, an acronym's case, a Cyrillic ending, a fuzzy
-piece), the candidate rules, and the evidence of the terms those rules use. The keywords
-left out of the automaton (compiled.py) are looked for with `str.find`, and only those
-the candidate rules use.
+piece), the candidate rules, and the evidence of the terms those rules ask for while they
+are evaluated (`ByTerm`). The keywords left out of the automaton (compiled.py) are looked
+for with `str.find`, and only when a candidate rule asks for them.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from itertools import chain, compress, repeat
 from operator import attrgetter, itemgetter
@@ -27,7 +26,7 @@ from monitor.matching.normalize import Folded, fold, is_cyrillic
 from monitor.matching.rulefile import Rule
 from monitor.types import Match
 
-__all__ = ["Matcher", "compile_rules", "scan", "find_mentions", "evidence", "judge"]
+__all__ = ["ByTerm", "Matcher", "compile_rules", "scan", "find_mentions", "evidence", "judge"]
 
 # Russian and Kazakh inflect names: Казахстана, Токаева. A Cyrillic alias may carry
 # up to this many more Cyrillic letters at its end.
@@ -219,25 +218,49 @@ def _lead_end(text: str) -> int:
     return where + len(lead) if where >= 0 else 0
 
 
+class ByTerm:
+    """The mentions of each term in one article as evidence, looked for when a rule first asks
+    for the term: a candidate rule turned down by one operand costs its other terms nothing.
+    Read as a dict of the terms mentioned (`get`, `in`); a term's mentions do not depend on
+    which other terms are asked for."""
+
+    def __init__(self, matcher: Matcher, in_title: Scanned, in_body: Scanned):
+        self.matcher, self.in_title, self.in_body = matcher, in_title, in_body
+        self.lead_end: int | None = None
+        self.found: dict[str, list[Mention]] = {}
+
+    def get(self, term: str, default=None):
+        found = self.found.get(term)
+        if found is None:
+            found = self.found[term] = self._look_for(term)
+        return found or default
+
+    def __contains__(self, term: str) -> bool:
+        return bool(self.get(term))
+
+    def _look_for(self, term: str) -> list[Mention]:
+        keys = self.matcher.term_keys.get(term, ())
+        in_title, in_body = self.in_title.mentions(term, keys), self.in_body.mentions(term, keys)
+        if not (in_title or in_body):
+            return []
+        found = evidence(self.matcher, self.in_title, {term}, "title") if in_title else []
+        if in_body:
+            if self.lead_end is None:
+                self.lead_end = _lead_end(self.in_body.source)
+            found += evidence(self.matcher, self.in_body, {term}, "body", self.lead_end)
+        return found
+
+
 def scan(matcher: Matcher, title: str, text: str) -> tuple[list[Match], set[str]]:
     """(matches of every rule that fired, ids of every entity mentioned)."""
     in_title, in_body = find_mentions(matcher, title), find_mentions(matcher, text)
     candidates = sorted(in_title.rules | in_body.rules)
-    rules = matcher.ruleset.rules
-    by_term: dict[str, list[Mention]] = defaultdict(list)
-    if candidates:
-        terms = set().union(*(matcher.rule_terms[index] for index in candidates))
-        keys = matcher.term_keys
-        needed = {t for t in terms if in_title.mentions(t, keys.get(t, ())) or in_body.mentions(t, keys.get(t, ()))}
-        mentions = evidence(matcher, in_title, needed, "title")
-        mentions += evidence(matcher, in_body, needed, "body", _lead_end(text))
-        for mention in mentions:
-            by_term[mention.term].append(mention)
+    rules, by_term = matcher.ruleset.rules, ByTerm(matcher, in_title, in_body)
     matches = [m for m in (judge(rules[index], by_term) for index in candidates) if m is not None]
     return matches, in_title.entities | in_body.entities
 
 
-def judge(rule: Rule, by_term: dict[str, list[Mention]]) -> Match | None:
+def judge(rule: Rule, by_term: ByTerm | dict[str, list[Mention]]) -> Match | None:
     """The rule's match on an article with these mentions, or None when it does not fire."""
     if any(term in by_term for term in rule.exclude):
         return None
