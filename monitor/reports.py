@@ -7,6 +7,7 @@ from monitor.digests.schedule import describe
 from monitor.pipeline import now_utc, period_key
 from monitor.sources import health
 from monitor.storage.queries import Store
+from monitor.stories.headline import lead_article
 
 
 def _iso(moment) -> str | None:
@@ -18,10 +19,11 @@ def stories(store: Store) -> list[dict]:
     names = store.source_names()
     result = []
     for story, articles, matches in store.stories():
+        lead = lead_article(articles)
         result.append(
             {
                 "id": story.id,
-                "headline": story.headline,
+                "headline": lead.title if lead is not None else story.headline,
                 "rules": sorted({m.rule_id for m in matches}),
                 "first_seen": _iso(story.first_seen_at),
                 "last_updated": _iso(story.last_updated_at),

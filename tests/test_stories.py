@@ -172,3 +172,27 @@ def test_document_frequencies_stay_bounded_and_forget_words_seen_once_long_ago()
     assert sizes["terms"] < 60
     vector = index._vector(profiles.profile("Fuel", "fuel prices word399x", (), day, "en").terms)
     assert vector["word399x"] > vector["fuel"] > 0  # and what is common still weighs less than what is rare
+
+
+def test_story_is_headed_by_the_first_original_in_the_language_most_of_it_is_in():
+    from types import SimpleNamespace
+
+    from monitor.stories.headline import lead_article
+
+    def article(n, title, text, language=None, duplicate_of=None):
+        published = datetime(2024, 2, 22, tzinfo=UTC) + timedelta(hours=n if n != 5 else -1)
+        return SimpleNamespace(id=n, title=title, text=text, language=language, duplicate_of=duplicate_of,
+                               published_at=published, first_seen_at=published)
+
+    english = "The Collective Security Treaty Organization said on Friday that the country had frozen its participation."
+    story = [
+        article(1, "L'Arménie gèle sa participation à l'OTSC", "Le Premier ministre a dit que le pays avait gelé sa participation.", "fr"),
+        article(2, "Armenia freezes CSTO membership: copy", english, duplicate_of=3),
+        article(3, "Armenia freezes its participation in the CSTO", english),
+        article(4, "Pashinyan: CSTO failed Armenia", english + " Pashinyan said so in an interview."),
+    ]
+    assert lead_article(story).id == 3  # English is the majority; the copy is passed over
+    earlier = article(5, "Armenia says it has frozen its CSTO participation", english)  # published before 3
+    assert lead_article(story + [earlier]).id == 5
+    assert lead_article(story[:1]).id == 1
+    assert lead_article([]) is None

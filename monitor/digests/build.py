@@ -12,6 +12,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from monitor.articles.urls import is_http_url
+from monitor.stories.headline import lead_article
 
 SNIPPET_CHARS = 320
 
@@ -95,13 +96,14 @@ def outlet_of(article, source_names: dict[int, str]) -> str:
     return source_names.get(article.source_id, "unknown")
 
 
-def best_source(story, articles, matches):
-    """The article the headline links to: the one that gave the story its headline when it
-    has a web address, else the linkable article the rules scored highest."""
+def best_source(articles, matches):
+    """The article that heads the story (stories/headline.py) and the address the headline
+    links to: its own when it has one, else that of the linkable article the rules scored
+    highest."""
     score = {}
     for match in matches:
         score[match.article_id] = score.get(match.article_id, 0.0) + match.score
-    lead = next((a for a in articles if a.title == story.headline), None) or max(articles, key=lambda a: score.get(a.id, 0))
+    lead = lead_article(articles)
     linkable = [a for a in articles if is_http_url(a.url)]
     if is_http_url(lead.url) or not linkable:
         return lead, lead.url if is_http_url(lead.url) else None
@@ -109,7 +111,7 @@ def best_source(story, articles, matches):
 
 
 def story_item(story, articles, matches, source_names, sent: SentBefore | None) -> StoryItem:
-    lead, url = best_source(story, articles, matches)
+    lead, url = best_source(articles, matches)
     best = {}
     for match in matches:
         if match.rule_id not in best or match.score > best[match.rule_id].score:
@@ -117,7 +119,7 @@ def story_item(story, articles, matches, source_names, sent: SentBefore | None) 
     terms = sorted({hit["found"] for m in matches for hit in m.evidence}, key=len, reverse=True)
     return StoryItem(
         story_id=story.id,
-        headline=story.headline,
+        headline=lead.title,
         url=url,
         snippet=_snippet(lead.lead or lead.text),
         matched="; ".join(f"{rule}: {m.summary}" for rule, m in sorted(best.items())),
