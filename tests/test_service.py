@@ -96,6 +96,7 @@ def test_metrics_and_healthz_are_served(project):
         assert "monitor_articles_total 5.0" in metrics
         assert 'monitor_matches_total{rule="kazakhstan"} 5.0' in metrics
         assert 'monitor_digests{kind="daily",status="sent"} 1.0' in metrics
+        assert 'monitor_story_index{part="articles"} 5.0' in metrics and 'monitor_story_index{part="stories"} 1.0' in metrics
         reply = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).read())
         assert reply == {"healthy": True, "problems": []}
     finally:

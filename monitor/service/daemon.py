@@ -29,8 +29,8 @@ class Daemon:
         self.store = store
         self.rules = rules
         self.instance = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self.metrics = Metrics(store)
         self.stories = pipeline.StoryCache()  # kept between cycles; rebuilt when out of step
+        self.metrics = Metrics(store, self.stories)
 
     def cycle(self, every_source: bool = False) -> pipeline.CycleReport:
         started = time.monotonic()

@@ -64,12 +64,30 @@ class DatabaseCollector:
         yield GaugeMetricFamily("monitor_sources_failing", "Sources whose last fetch failed", value=facts["failing_sources"])
 
 
-class Metrics:
-    """This process's registry: database figures plus the cycle duration."""
+class StoryIndexCollector:
+    """What the story index this process keeps between cycles holds: the figures to watch
+    for memory over a long run."""
 
-    def __init__(self, store: Store):
+    def __init__(self, cache):
+        self.cache = cache  # pipeline.StoryCache
+
+    def collect(self):
+        sizes = GaugeMetricFamily("monitor_story_index", "Story index kept between cycles, by part", labels=["part"])
+        index = self.cache.index
+        for part, n in sorted((index.sizes() if index is not None else {}).items()):
+            sizes.add_metric([part], n)
+        yield sizes
+        yield CounterMetricFamily("monitor_story_index_builds", "Story index rebuilds from the database", value=self.cache.builds)
+
+
+class Metrics:
+    """This process's registry: database figures, the story index and the cycle duration."""
+
+    def __init__(self, store: Store, stories=None):
         self.registry = CollectorRegistry()
         self.registry.register(DatabaseCollector(store))
+        if stories is not None:
+            self.registry.register(StoryIndexCollector(stories))
         self.cycle_seconds = Summary("monitor_cycle_seconds", "Duration of ingestion cycles", registry=self.registry)
 
     def render(self) -> bytes:
