@@ -232,3 +232,12 @@ def test_terms_are_looked_for_only_when_a_rule_asks():
     match = judge(matcher.ruleset.rules[1], by_term)
     assert [(h.term, h.found) for h in match.hits] == [("@steppe", "Steppeland"), ("flood*", "floods"), ("drought", "drought"), ("flood*", "Floodwater")]
     assert [m.rule_id for m in scan(matcher, "", text)[0]] == ["b"]
+
+
+def test_an_acronym_key_is_gated_by_its_letters_written_anywhere(matcher):
+    """A key whose checked patterns are all one one-word acronym is turned down at once where an
+    ASCII field never writes its letters; where it does, each hit is checked as before."""
+    gated = {key.gate for key in matcher.automaton.values() if getattr(key, "gate", "")}
+    assert "CSTO" in gated
+    assert "csto" not in scan(matcher, "", "see example.org/csto-news and csto.int")[1]
+    assert "csto" in scan(matcher, "", "The CSTO met; csto.int says so")[1]

@@ -57,6 +57,7 @@ class Key:
     trail: int  # 1 when the key ends with a space (a whole word), else 0
     plain: frozenset[str]  # terms found wherever the key is: no case or ending to check
     checked: tuple[Pattern, ...]  # patterns whose every hit is checked (acronyms, Cyrillic endings)
+    gate: str  # when every checked pattern is this one-word acronym: its letters (else ""); see engine.py
     seeds: Seeds | None  # fuzzy pieces that start a word
     rules: tuple[int, ...]  # the rules the `plain` terms make candidates
 
@@ -125,10 +126,16 @@ def _values(ruleset: RuleSet, seeds: dict[str, Seeds], triggers: dict[str, tuple
             plain -= {term}
         rules = tuple(sorted({index for term in plain for index in triggers.get(term, ())}))
         if plain or checked:
-            values[text] = Key(len(text), trail, plain, checked, seeds.get(text), rules)
+            values[text] = Key(len(text), trail, plain, checked, _gate(checked), seeds.get(text), rules)
         elif text in seeds:  # a fuzzy piece and nothing else
             values[text] = seeds[text]
     return values, left_out
+
+
+def _gate(checked: tuple[Pattern, ...]) -> str:
+    """The letters of the one-word acronym every checked pattern is, if so ("US" of "us ")."""
+    letters = {p.letters if p.case_sensitive and " " not in p.folded else "" for p in checked}
+    return letters.pop() if len(letters) == 1 else ""
 
 
 def compile_rules(ruleset: RuleSet) -> Matcher:

@@ -43,17 +43,23 @@ def _exact_case(source: str, folded: Folded, start: int, end: int, pattern: Patt
 
     `spelled` remembers, per field, whether a one-word acronym is written anywhere in an
     ASCII field: where it is not, none of its hits ("us" for US) needs a closer look."""
-    if " " not in pattern.folded and source.isascii():  # one letter for one, none dropped
-        present = spelled.get(pattern.letters)
-        if present is None:
-            present = spelled[pattern.letters] = pattern.letters in source
-        if not present:
-            return False
+    if " " not in pattern.folded and not _written(source, pattern.letters, spelled):  # one letter for one
+        return False
     first, last = folded.span(start, end)
     written = source[first:last]
     if not written.isalnum():  # "U.S." is written US
         written = "".join(filter(str.isalnum, written))
     return written == pattern.letters
+
+
+def _written(source: str, letters: str, spelled: dict[str, bool]) -> bool:
+    """False when an ASCII field nowhere writes these letters as they are (see _exact_case)."""
+    if not source.isascii():
+        return True
+    present = spelled.get(letters)
+    if present is None:
+        present = spelled[letters] = letters in source
+    return present
 
 
 def _right_end(text: str, end: int, pattern: Pattern) -> int | None:
@@ -130,8 +136,8 @@ def _look_at_hits(source: str, folded: Folded, hits: list, variants: Variants) -
         else:
             if value.plain:
                 special.append((last, value))
-            if value.checked:
-                checked += _check(source, folded, value, start, spelled)
+            if value.checked and (not value.gate or _written(source, value.gate, spelled)):
+                checked += _check(source, folded, value, start, spelled)  # a key's gate: its patterns' own first test
             seeds = value.seeds
             if seeds is None:
                 continue
