@@ -244,14 +244,17 @@ class StoryIndex:
         for story_id in self._candidates(profile, vectors[2]):
             score, threshold, parts = self._score(profile, vectors, self.stories[story_id])
             scored.append(score)
-            if score >= threshold and (best is None or score > best[0]):
-                best = (score, story_id, threshold, parts)
+            # A story that shares the article's language is preferred to one joined on names
+            # alone: their scores are not on one scale, and words are the stronger evidence.
+            rank = (parts["same_language"], score)
+            if score >= threshold and (best is None or rank > best[0]):
+                best = (rank, story_id, threshold, parts)
         scored.sort(reverse=True)
         if best is None:
             reason = {"rule": "new story: no active story reached the threshold", "threshold": JOIN_THRESHOLD,
                       "candidates": len(scored), "next_best": scored[0] if scored else None}
             return Placement(None, 0.0, reason)
-        score, story_id, threshold, parts = best
+        (_, score), story_id, threshold, parts = best
         story = self.stories[story_id]
         reason = {"rule": "joined the most similar story", **self._explain(profile, vector, story, threshold, parts),
                   "candidates": len(scored), "next_best": scored[1] if len(scored) > 1 else None}

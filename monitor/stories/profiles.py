@@ -98,7 +98,15 @@ def language_of(title: str, text: str, declared: str | None) -> str:
 _STEMMERS = {"en": "english", "ru": "russian", "de": "german", "fr": "french", "es": "spanish", "it": "italian"}
 # Transliteration variants folded before the vowels go: Kh/Ch/H (Kazakhstan, Kasachstan),
 # Zh/J/Z/S (Zhomart, Jomart; Kazakh, Kasach), Sh/S, Ts/C.
-_DIGRAPHS = (("kh", "h"), ("ch", "h"), ("zh", "s"), ("sh", "s"), ("ts", "c"), ("j", "s"), ("z", "s"), ("x", "ks"))
+# German spellings first: Tadschikistan and Tadzhikistan are Tajikistan; Khorugh is Khorog.
+_DIGRAPHS = (("dsch", "s"), ("dzh", "s"), ("dz", "s"), ("sch", "s"), ("gh", "g"), ("kh", "h"), ("ch", "h"), ("zh", "s"), ("sh", "s"),
+             ("ts", "c"), ("j", "s"), ("z", "s"), ("x", "ks"))
+# Russian case endings that carry a consonant (vowel endings vanish with the vowels): the
+# instrumental Мамадбокировым, the adjectival genitive -ого, the locative plural -ах are the
+# name Мамадбокиров; what remains must keep MIN_CASE_STEM letters (Ислом stays Ислом). -им
+# is left alone: it ends names (Ибрагим, Рахим).
+_CASE_ENDING = re.compile(r"(?:ым|ом|ем|ого|его|ому|ему|ых|ами|ями|ах|ях)$")
+MIN_CASE_STEM = 4
 _VOWELS = re.compile(r"[aeiouy]+|[^a-z]+")
 # A skeleton of fewer consonants than this says too little (Ali, Uzbek -> "zbk" is kept).
 MIN_SKELETON = 3
@@ -152,9 +160,14 @@ def terms_of(title_stems: dict[str, int], text: str, language: str = "en") -> di
 
 @lru_cache(maxsize=100_000)
 def skeleton(word: str) -> str:
-    """Masimov, Масимов -> "msmv"; Nazarbayev, Назарбаева -> "nsrbv"; "" when too short.
+    """Masimov, Масимов, Масимовым -> "msmv"; Nazarbayev, Назарбаева -> "nsrbv"; "" when too short.
     A possessive or plural s goes first: Kazakhs and Kazakh, CSTO's and CSTO are one name."""
-    latin = ascii_text(re.sub(r"(?<=[^sS])['’]?s$", "", word).casefold())
+    word = re.sub(r"(?<=[^sS])['’]?s$", "", word).casefold()
+    if not word.isascii():
+        ending = _CASE_ENDING.search(word)
+        if ending and ending.start() >= MIN_CASE_STEM:
+            word = word[: ending.start()]
+    latin = ascii_text(word)
     for digraph, single in _DIGRAPHS:
         latin = latin.replace(digraph, single)
     consonants = re.sub(r"(.)\1+", r"\1", _VOWELS.sub("", latin))
