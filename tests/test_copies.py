@@ -80,6 +80,9 @@ def test_names_are_one_across_scripts_and_spellings():
     assert [(a, b) for a, b in pairs if not profiles.skeleton(a) == profiles.skeleton(b) != ""] == []
     assert profiles.skeleton("Kazan") != profiles.skeleton("Kazakhstan")
     assert profiles.skeleton("Ибрагим") == profiles.skeleton("Ibragim")  # a name ending in -им keeps it
+    # acronyms each language spells its own way are one name
+    english, french, russian = (profiles.names_of(text) for text in ("So the EU and NATO agreed.", "Selon Paris, l'UE et l'OTAN.", "Как заявили ЕС и НАТО."))
+    assert english.keys() == french.keys() == russian.keys() == {"#eu", "#nato"}
 
 
 def test_candidates_come_from_the_index_not_from_every_story():

@@ -62,6 +62,15 @@ NOT_NAMES = frozenset(
     апреля мая июня июля августа сентября октября ноября декабря президент министр""".split()
 )
 _WORD = re.compile(r"\w+")
+# Acronyms that each language spells its own way, by their English form: the EU is UE in
+# French and ЕС in Russian. (Rule entities carry the ones the rules know, such as ОДКБ.)
+_SAME_ACRONYM = {
+    "eu": ("ue", "ес", "евросоюз"), "un": ("onu", "оон", "uno"), "nato": ("otan", "нато"), "us": ("usa", "сша"),
+    "lng": ("gnl", "спг"), "imf": ("fmi", "мвф", "iwf"), "csto": ("otsc", "одкб", "odkb"), "eaeu": ("еаэс", "eawu", "uee"),
+    "fsb": ("фсб",), "kgb": ("кгб",), "knb": ("кнб",), "cis": ("снг", "gus", "cei"), "sco": ("шос", "ocs", "soz"),
+    "ebrd": ("еброр", "berd", "ebwe"), "wto": ("вто", "omc"),
+}
+_ACRONYM_KEY = {other: english for english, others in _SAME_ACRONYM.items() for other in (english, *others)}
 # A capital not after a letter or a dot (the look-behind after the capital: the scan then
 # skips to capitals at C speed).
 _NAME = re.compile(r"[A-ZА-ЯЁҚӘҒҢӨҰҮҺІ](?<![\w.].)[\w'’-]+")
@@ -184,7 +193,8 @@ def names_of(field: str, sentences: bool = True) -> dict[str, str]:
         if m.start() in starts or word.casefold() in _ALL_STOPWORDS or word.casefold() in NOT_NAMES:
             continue
         if word.isupper() and 2 <= len(word) <= 6:
-            found.setdefault("#" + word.casefold(), word)
+            folded = word.casefold()
+            found.setdefault("#" + _ACRONYM_KEY.get(folded, folded), word)
         elif len(word) >= MIN_NAME_LENGTH and not word.isupper():
             found.setdefault(skeleton(word), word)
     found.pop("", None)
