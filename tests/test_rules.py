@@ -241,3 +241,20 @@ def test_an_acronym_key_is_gated_by_its_letters_written_anywhere(matcher):
     assert "CSTO" in gated
     assert "csto" not in scan(matcher, "", "see example.org/csto-news and csto.int")[1]
     assert "csto" in scan(matcher, "", "The CSTO met; csto.int says so")[1]
+
+
+def test_long_single_word_variants_with_both_ends_edited_are_found():
+    """A one-word alias of 16+ letters may lose both ends to two edits; its middle piece is
+    looked for only a third into the word (give or take one), and still finds them all."""
+    oil = Entity("oil", "Kazakhstanneftegaz", "organization", ("Kazakhstanneftegaz", "Nursultanabishevich"), fuzzy=True)
+    matcher = compile_rules(_ruleset({"r": "@oil"}, {"oil": oil}))
+    assert len(matcher.inner)
+    rng = random.Random(16)
+    for _ in range(3000):
+        variant = list(fold_term(rng.choice(oil.aliases)))
+        for side in (0, 1):  # one edit in each outer third, now and then one more anywhere
+            for at in [rng.randrange(6) if side == 0 else len(variant) - rng.randrange(1, 7)] + [rng.randrange(len(variant))] * (rng.random() < 0.2):
+                variant[at:at + rng.choice((0, 1))] = rng.choice(("", rng.choice("aeikostz"))) or []
+        text = fold_term(f"on {''.join(variant)} said")
+        found = {f[:3] for f in find_mentions(matcher, text).fuzzy}
+        assert found == _fuzzy_windows_by_brute_force(matcher, text), text

@@ -158,8 +158,9 @@ def _fuzzy_ends(matcher: Matcher, text: str, padded: str, variants: Variants) ->
                 variants.at(start, end, seeds)
     if len(matcher.inner):
         for word in matcher.long_words.finditer(padded):
-            for _, seeds in matcher.inner.iter(word.group(1)):
-                variants.at(word.start(), word.end() - 1, seeds)  # the match's space is the word's start
+            for last, seeds in matcher.inner.iter(word.group(1)):
+                if 2 * seeds.size - 2 <= last <= 2 * seeds.size:  # a third into the word, give or take one (fuzzy.py)
+                    variants.at(word.start(), word.end() - 1, seeds)  # the match's space is the word's start
 
 
 def _check(source: str, folded: Folded, key: Key, start: int, spelled: dict[str, bool]) -> list[Found]:

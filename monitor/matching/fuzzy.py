@@ -12,7 +12,10 @@ boundary, so that their automaton keys start with a space and say where the vari
 - "end" pieces end a word; their key " eceip" (reversed) goes into an automaton run over
   the reversed text;
 - "inner" pieces, needed only for single words of FUZZY_TWO_EDITS_LENGTH letters (two
-  edits can break both of its ends), are looked for inside words that long only.
+  edits can break both of its ends), are looked for inside words that long only, and
+  only where they stand a third into the word, give or take one: an inner piece is the
+  middle third of the alias, and it is needed only when the first and the last third
+  hold one edit each, which moves the middle third by one letter at most.
 
 Why that is enough (k <= 2): when the variant's spaces stand where the alias's do
 ("aligned"), every edit falls in one word. A one-word alias is cut in k+1 pieces. Of a
