@@ -196,3 +196,18 @@ def test_story_is_headed_by_the_first_original_in_the_language_most_of_it_is_in(
     assert lead_article(story + [earlier]).id == 5
     assert lead_article(story[:1]).id == 1
     assert lead_article([]) is None
+
+
+def test_a_country_adjective_in_the_headline_is_no_new_name_for_a_story_about_the_country():
+    """Uzbek beside Uzbekistan (skeletons "sbk" and "sbkstn") names no new event: only a
+    name the story never mentioned in any form lowers the score."""
+    day = datetime(2023, 1, 11, tzinfo=UTC)
+    index = clusters.StoryIndex()
+    for n, text in enumerate([
+        "Residents of Tashkent protested on Wednesday over gas and power cuts in Uzbekistan, officials said.",
+        "Power cuts left homes in Tashkent without heating as Uzbekistan faced its coldest winter, officials said.",
+    ]):
+        index.add(n, "outages", profiles.profile("Gas and power cuts in Tashkent", text, (), day + timedelta(hours=n), "en"))
+    text = "The Uzbek president fired officials in Tashkent over gas and power cuts, officials said. Uzbek media reported protests."
+    place = index.place(profiles.profile("Uzbek president fires officials over power cuts", text, (), day + timedelta(hours=5), "en"), None)
+    assert place.story_id == "outages" and place.reason["new_names_in_headline"] == []
