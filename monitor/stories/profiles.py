@@ -176,6 +176,7 @@ def skeleton(word: str) -> str:
         ending = _CASE_ENDING.search(word)
         if ending and ending.start() >= MIN_CASE_STEM:
             word = word[: ending.start()]
+        word = word.replace("й", "и")  # a semivowel, as English writes it (Sooronbai), not the j of Jomart
     latin = ascii_text(word)
     for digraph, single in _DIGRAPHS:
         latin = latin.replace(digraph, single)
