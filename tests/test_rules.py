@@ -9,7 +9,7 @@ from rapidfuzz.distance import Levenshtein
 from monitor.articles.clean import clean
 from monitor.config import load_settings
 from monitor.errors import RuleFileError
-from monitor.matching.engine import ByTerm, compile_rules, find_mentions, judge, scan
+from monitor.matching.engine import ByTerm, Capitals, compile_rules, find_mentions, judge, scan
 from monitor.matching.entities import Entity, is_acronym
 from monitor.matching.fuzzy import FIXED_WORD_MAX, allowed_edits
 from monitor.matching.normalize import fold_term
@@ -258,3 +258,10 @@ def test_long_single_word_variants_with_both_ends_edited_are_found():
         text = fold_term(f"on {''.join(variant)} said")
         found = {f[:3] for f in find_mentions(matcher, text).fuzzy}
         assert found == _fuzzy_windows_by_brute_force(matcher, text), text
+
+
+@pytest.mark.parametrize("source", ["The CSTO and the EU met; G7 (U.S.) too. BRAIN", "Москва: CSTO", "no capitals at all", ""])
+def test_capitals_say_what_a_search_of_the_field_says(source):
+    capitals = Capitals(source)
+    for letters in ("CSTO", "EU", "G7", "US", "BRAI", "RAIN", "ODKB", "ОДКБ", "Csto", "at"):
+        assert capitals.write(letters) == (letters in source or not source.isascii()), letters
