@@ -77,11 +77,10 @@ def _near(node: Near, by_term: dict[str, list[Mention]]) -> bool:
         groups.append([m for t in terms for m in _mentions(t, by_term)])
     if not all(groups):
         return False
-    for anchor in groups[0]:
-        if all(
-            any(m.field == anchor.field and abs(m.word - anchor.word) <= node.distance + 1 for m in group)
-            for group in groups[1:]
-        ):
+    # (field, word index) of each mention, counted once (Mention.word counts the spaces before it)
+    groups = [[(m.field, m.word) for m in group] for group in groups]
+    for field, word in groups[0]:
+        if all(any(f == field and abs(w - word) <= node.distance + 1 for f, w in group) for group in groups[1:]):
             return True
     return False
 
