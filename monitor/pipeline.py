@@ -355,8 +355,12 @@ def _story_index(store: Store, articles: list, cache: StoryCache) -> clusters.St
     if index is not None and cache.mark == store.story_mark() and cache.since <= low and index.keeps_from(low):
         return index
     index = clusters.StoryIndex()
-    for known in store.articles_in_stories(low, max(dates) + window):
-        index.add(known.id, known.story_id, _profile(known), duplicates.signature(known.text), known.duplicate_of is not None)
+    # the document frequencies count the last articles before the window, as in a daemon
+    # that never stopped, and roll on as the window's articles are added
+    for earlier in store.articles_before(low, index.memory):
+        index.count(_profile(earlier))
+    for article in store.articles_in_stories(low, max(dates) + window):
+        index.add(article.id, article.story_id, _profile(article), duplicates.signature(article.text), article.duplicate_of is not None)
     cache.index, cache.since, cache.builds = index, low, cache.builds + 1
     return index
 

@@ -160,18 +160,44 @@ def test_story_index_is_kept_between_cycles_until_another_process_places_article
 
 
 
-def test_document_frequencies_stay_bounded_and_forget_words_seen_once_long_ago():
+def test_document_frequencies_count_the_last_articles_only():
     day = datetime(2022, 1, 1, tzinfo=UTC)
-    index = clusters.StoryIndex(memory=50)
+    index = clusters.StoryIndex(memory=20)
     for n in range(400):  # every article brings a word nobody else uses
         text = f"Officials in Almaty discussed fuel prices and the budget with word{n:03d}x and protesters."
         index.add(n, n, profiles.profile("Fuel prices", text, (), day + timedelta(hours=n), "en"))
     sizes = index.sizes()
-    assert sizes["documents"] < 50
-    # the common words stay, the words seen once fade: far fewer than the 400 seen
-    assert sizes["terms"] < 60
-    vector = index._vector(profiles.profile("Fuel", "fuel prices word399x", (), day, "en").terms)
-    assert vector["word399x"] > vector["fuel"] > 0  # and what is common still weighs less than what is rare
+    assert sizes["documents"] == 20
+    assert sizes["terms"] < 30  # the common words and the last twenty articles' own: not the 400 seen
+    vector = index._vector(profiles.profile("Fuel", "fuel prices word399x word100x", (), day, "en").terms)
+    assert vector["word100x"] > vector["word399x"] > vector["fuel"] > 0  # forgotten, rare, common
+
+
+def test_a_rebuilt_index_places_articles_as_the_index_that_never_stopped():
+    """A daemon restarted after weeks counts the same last articles from the database
+    (count()) and places the next article exactly as if it had never stopped."""
+    start = datetime(2022, 1, 1, tzinfo=UTC)
+    topics = ["fuel prices protest Zhanaozen", "uranium output Kazatomprom", "internet shutdown Almaty banks",
+              "CSTO troops airport Almaty", "grain exports harvest Kostanay"]
+    articles = []
+    for n in range(120):
+        words = topics[n % 5] + " " + topics[(n * 3) % 5].split()[0]
+        text = f"Officials said on day {n // 4} that {words} dominated talks. Kazakhstan reported {words} again."
+        articles.append((n, profiles.profile(topics[n % 5].title(), text, (), start + timedelta(hours=6 * n), "en")))
+    nxt = profiles.profile("Uranium Output", "Kazatomprom said uranium output fell; Kazakhstan reported uranium output.",
+                           (), start + timedelta(hours=6 * 120), "en")
+    running = clusters.StoryIndex(memory=50)
+    for n, profile in articles:
+        running.add(n, n % 5 + 100 * (n // 40), profile)
+    low = nxt.when - timedelta(days=clusters.WINDOW_DAYS)
+    rebuilt = clusters.StoryIndex(memory=50)
+    window = [(n, p) for n, p in articles if p.when >= low]
+    for _, profile in [(n, p) for n, p in articles if p.when < low][-50:]:
+        rebuilt.count(profile)
+    for n, profile in window:
+        rebuilt.add(n, n % 5 + 100 * (n // 40), profile)
+    a, b = running.place(nxt, None), rebuilt.place(nxt, None)
+    assert (a.story_id, a.score, a.reason) == (b.story_id, b.score, b.reason) and a.story_id is not None
 
 
 def test_story_is_headed_by_the_first_original_in_the_language_most_of_it_is_in():

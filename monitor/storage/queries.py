@@ -260,6 +260,14 @@ class Store:
             query = select(Article).where(Article.story_id.is_not(None), when >= low, when <= high)
             return list(s.scalars(query.order_by(when, Article.id)))
 
+    def articles_before(self, moment: datetime, limit: int) -> list[Article]:
+        """The `limit` latest articles in stories dated before `moment`, oldest first."""
+        when = func.coalesce(Article.published_at, Article.first_seen_at)
+        with self.session() as s:
+            query = select(Article).where(Article.story_id.is_not(None), when < moment)
+            latest = list(s.scalars(query.order_by(when.desc(), Article.id.desc()).limit(limit)))
+        return latest[::-1]
+
     def assign_story(
         self, article_id: int, story_id: int | None, score: float, reason: dict, duplicate_of: int | None = None
     ) -> int:

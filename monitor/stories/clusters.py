@@ -17,7 +17,7 @@ top terms, days apart.
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -49,13 +49,14 @@ NOVEL_NAME_FACTOR = 0.7
 # ... unless the name is common in what the index has seen (Kazakh, Russia): then it names
 # no new event.
 NOVEL_NAME_MAX_ARTICLES = 3
-# Document frequencies are counted over every article the index has seen, not the story
-# window only: they stand for the language of the news, and a window of a few articles
-# (a quiet week, a backtest over a sparse archive) would make every word of its one story
-# look common (on tests/data/stories, window-only counts take B-cubed F1 from 0.96 to
-# 0.93). Each time this many articles have been counted, every count is halved: old news
-# weighs less, and words seen once long ago are forgotten, so memory stays bounded.
-FREQUENCY_MEMORY = 100_000
+# Document frequencies are counted over the last FREQUENCY_MEMORY articles, not over the
+# story window: they stand for the language of the news, and a window of a few articles (a
+# quiet week, a backtest over a sparse archive) would make every word of its one story look
+# common (on tests/data/stories, window-only counts take B-cubed F1 from 0.96 to 0.93). A
+# count of articles, not of days, bounds memory and lets a restarted daemon count the same
+# articles again from the database (pipeline._story_index), so its stories do not depend
+# on how long it has been running.
+FREQUENCY_MEMORY = 10_000
 # A name belongs to a story's core when at least this share of its articles mention it.
 CORE_NAME_SHARE = 0.4
 # Candidate look-up: the article's most distinctive words, and how many stories to score.
@@ -145,6 +146,7 @@ class StoryIndex:
         self._last: tuple | None = None  # (profile, docs, vectors) of the last article placed
         self._name_df: Counter = Counter()
         self._docs = 0
+        self._counted: deque[tuple[tuple[str, ...], frozenset[str]]] = deque()  # (terms, names) of those articles
         self._copies = duplicates.CopyIndex()
         self._story_of: dict[Hashable, Hashable] = {}  # article key -> story id
         self._seen_at: dict[Hashable, datetime] = {}  # article key -> date, for expiry
@@ -275,11 +277,7 @@ class StoryIndex:
         """Record that article `key` is in `story_id` (a copy's signature is not kept)."""
         self._expire(profile.when)
         vector, title_vector, top = self._vectors(profile)
-        self._df.update(profile.terms.keys())
-        self._name_df.update(profile.names)
-        self._docs += 1
-        if self._docs >= self.memory:
-            self._age()
+        self.count(profile)
         story = self.stories.setdefault(story_id, _Story())
         story.norm2 = _accumulate(story.centroid, story.norm2, vector)
         story.titles_norm2 = _accumulate(story.titles, story.titles_norm2, title_vector)
@@ -298,14 +296,19 @@ class StoryIndex:
         if not is_copy:
             self._copies.add(key, signature)
 
-    def _age(self) -> None:
-        """Halve every document frequency (see FREQUENCY_MEMORY)."""
-        for counts in (self._df, self._name_df):
-            halved = Counter({k: n // 2 for k, n in counts.items() if n > 1})
-            counts.clear()
-            counts.update(halved)
-        self._docs //= 2
-        self._last = None  # its vectors were weighed with the old frequencies
+    def count(self, profile: Profile) -> None:
+        """Count an article in the document frequencies (`add` does; a rebuild also counts
+        the articles before the window this way), forgetting the oldest past `memory`."""
+        terms = tuple(profile.terms)
+        self._df.update(terms)
+        self._name_df.update(profile.names)
+        self._counted.append((terms, profile.names))
+        if len(self._counted) > self.memory:
+            old_terms, old_names = self._counted.popleft()
+            _take_off(self._df, old_terms)
+            _take_off(self._name_df, old_names)
+        self._docs = len(self._counted)
+        self._last = None  # vectors are weighed with the frequencies of their moment
 
     def sizes(self) -> dict[str, int]:
         """What the index holds, for metrics and tests."""
@@ -337,3 +340,13 @@ class StoryIndex:
             self._dropped_until = max(self._dropped_until or seen, seen)
             del self._story_of[key]
             self._copies.remove(key)
+
+
+def _take_off(counts: Counter, keys) -> None:
+    """Count each key once less, dropping those that fall to zero (Counter.subtract keeps them)."""
+    for key in keys:
+        left = counts[key] - 1
+        if left:
+            counts[key] = left
+        else:
+            del counts[key]
