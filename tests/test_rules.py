@@ -264,4 +264,4 @@ def test_long_single_word_variants_with_both_ends_edited_are_found():
 def test_capitals_say_what_a_search_of_the_field_says(source):
     capitals = Capitals(source)
     for letters in ("CSTO", "EU", "G7", "US", "BRAI", "RAIN", "ODKB", "ОДКБ", "Csto", "at"):
-        assert capitals.write(letters) == (letters in source or not source.isascii()), letters
+        assert capitals.writes(letters) == (letters in source or not source.isascii()), letters

@@ -50,7 +50,7 @@ class Capitals:
         self.source = source
         self.runs: str | None = None  # the field's runs of capitals and digits, once asked
 
-    def write(self, letters: str) -> bool:
+    def writes(self, letters: str) -> bool:
         if not self.source.isascii():
             return True
         if not (letters.isascii() and letters.isalnum() and letters.upper() == letters):
@@ -65,7 +65,7 @@ def _exact_case(source: str, folded: Folded, start: int, end: int, pattern: Patt
 
     Where the field nowhere writes a one-word acronym's letters, none of its hits ("us"
     for US) needs a closer look."""
-    if " " not in pattern.folded and not capitals.write(pattern.letters):  # one letter for one
+    if " " not in pattern.folded and not capitals.writes(pattern.letters):  # one letter for one
         return False
     first, last = folded.span(start, end)
     written = source[first:last]
@@ -114,7 +114,7 @@ def find_mentions(matcher: Matcher, source: str) -> Scanned:
     """One automaton pass over the field: the terms it mentions.
 
     Cheap on purpose: the automaton holds only the keys whose hits need Python (Keys and
-    Seeds); the keywords left out of it are looked for later, if a candidate rule uses them.
+    Seeds); the keywords left out of it are looked for later, if a candidate rule asks.
     Mentions become evidence only for the terms some candidate rule uses.
     """
     folded = fold(source)
@@ -148,8 +148,9 @@ def _look_at_hits(source: str, folded: Folded, hits: list, variants: Variants) -
         else:
             if value.plain:
                 special.append((last, value))
-            if value.checked and (not value.gate or capitals.write(value.gate)):
-                checked += _check(source, folded, value, start, capitals)  # a key's gate: its patterns' own first test
+            # A Key's gate (compiled.py) is the test all its checked patterns begin with: made once.
+            if value.checked and (not value.gate or capitals.writes(value.gate)):
+                checked += _check(source, folded, value, start, capitals)
             seeds = value.seeds
             if seeds is None:
                 continue
