@@ -237,3 +237,13 @@ def test_a_country_adjective_in_the_headline_is_no_new_name_for_a_story_about_th
     text = "The Uzbek president fired officials in Tashkent over gas and power cuts, officials said. Uzbek media reported protests."
     place = index.place(profiles.profile("Uzbek president fires officials over power cuts", text, (), day + timedelta(hours=5), "en"), None)
     assert place.story_id == "outages" and place.reason["new_names_in_headline"] == []
+
+
+def test_articles_before_a_moment_are_the_latest_ones_oldest_first(world):
+    settings, store, rules = world
+    pipeline.run_cycle(settings, store, rules)
+    everything = store.articles_in_stories(datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+    when = [a.published_at or a.first_seen_at for a in everything]
+    latest = store.articles_before(datetime(2100, 1, 1, tzinfo=UTC), 2)
+    assert [a.id for a in latest] == [a.id for a in everything[-2:]] and len(everything) == 5
+    assert store.articles_before(min(when), 10) == []  # strictly before
