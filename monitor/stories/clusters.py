@@ -146,7 +146,7 @@ class StoryIndex:
         self._postings: dict[str, set] = {}
         self._df: Counter = Counter()
         self._log1p: list[float] = []
-        self._last: tuple | None = None  # (profile, docs, vectors) of the last article placed
+        self._last: tuple | None = None  # (profile, vectors) of the last article placed, until count()
         self._name_df: Counter = Counter()
         self._docs = 0
         self._counted: deque[tuple[tuple[str, ...], frozenset[str]]] = deque()  # (terms, names) of those articles
@@ -171,14 +171,14 @@ class StoryIndex:
     def _vectors(self, profile: Profile) -> tuple[dict, dict, list]:
         """The article's text and headline vectors and its most distinctive words; `add`
         right after `place` reuses them (the document frequencies have not changed)."""
-        if self._last is not None and self._last[0] is profile and self._last[1] == self._docs:
-            return self._last[2]
+        if self._last is not None and self._last[0] is profile:
+            return self._last[1]
         vector = self._vector(profile.terms)
         vectors = (vector, self._vector(profile.title_terms), _top(vector))
-        self._last = (profile, self._docs, vectors)
+        self._last = (profile, vectors)
         return vectors
 
-    def _score(self, profile: Profile, vectors: tuple[dict, dict], story: _Story) -> tuple[float, float, dict]:
+    def _score(self, profile: Profile, vectors: tuple[dict, dict, list], story: _Story) -> tuple[float, float, dict]:
         """(score, threshold, parts): the parts are what `_explain` turns into words."""
         vector, title_vector, _ = vectors
         days = story.days_from(profile.when)
