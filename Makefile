@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run once test check-rules bench-matching bench-feeds image-check soak screenshots clean
+.PHONY: run once test check-rules quality bench-matching bench-stories bench-feeds image-check soak screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,14 @@ test: $(STAMP)         ## the whole test suite
 check-rules: $(STAMP)  ## validate rules/ and run their self-tests without starting the daemon
 	$(BIN)/monitor rules check
 	$(BIN)/monitor rules test
+
+quality: $(STAMP)      ## story grouping and rule firing on the labeled corpora (tuning and held-out), in seconds
+	$(BIN)/python benchmarks/story_quality.py
+	$(BIN)/python benchmarks/story_quality.py --corpus tests/data/stories/heldout.jsonl
+	$(BIN)/python benchmarks/rule_quality.py
+
+bench-stories: $(STAMP)   ## story clustering speed at 10,000 and 100,000 articles against brute force (several minutes)
+	$(BIN)/python benchmarks/stories.py
 
 bench-matching: $(STAMP)  ## matching speed at 10..100,000 rules against one regex per rule (slow)
 	$(BIN)/python benchmarks/matching.py
