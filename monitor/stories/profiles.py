@@ -65,8 +65,9 @@ _WORD = re.compile(r"\w+")
 # Acronyms that each language spells its own way, by their English form: the EU is UE in
 # French and ЕС in Russian. (Rule entities carry the ones the rules know, such as ОДКБ.)
 _SAME_ACRONYM = {
-    "eu": ("ue", "ес", "евросоюз"), "un": ("onu", "оон", "uno"), "nato": ("otan", "нато"), "us": ("usa", "сша"),
-    "lng": ("gnl", "спг"), "imf": ("fmi", "мвф", "iwf"), "csto": ("otsc", "одкб", "odkb"), "eaeu": ("еаэс", "eawu", "uee"),
+    "eu": ("ue", "ес"), "un": ("onu", "оон", "uno"), "nato": ("otan", "нато"), "us": ("usa", "сша"),
+    "lng": ("gnl", "спг"), "imf": ("fmi", "мвф", "iwf"), "csto": ("otsc", "ovks", "одкб", "odkb"),
+    "eaeu": ("еаэс", "eawu", "uee"),
     "fsb": ("фсб",), "kgb": ("кгб",), "knb": ("кнб",), "cis": ("снг", "gus", "cei"), "sco": ("шос", "ocs", "soz"),
     "ebrd": ("еброр", "berd", "ebwe"), "wto": ("вто", "omc"),
 }
@@ -108,8 +109,10 @@ _STEMMERS = {"en": "english", "ru": "russian", "de": "german", "fr": "french", "
 # Transliteration variants folded before the vowels go: Kh/Ch/H (Kazakhstan, Kasachstan),
 # Zh/J/Z/S (Zhomart, Jomart; Kazakh, Kasach), Sh/S, Ts/C.
 # German spellings first: Tadschikistan and Tadzhikistan are Tajikistan; Khorugh is Khorog.
-_DIGRAPHS = (("dsch", "s"), ("dzh", "s"), ("dz", "s"), ("sch", "s"), ("gh", "g"), ("kh", "h"), ("ch", "h"), ("zh", "s"), ("sh", "s"),
-             ("ts", "c"), ("j", "s"), ("z", "s"), ("x", "ks"))
+_DIGRAPHS = (
+    ("dsch", "s"), ("dzh", "s"), ("dz", "s"), ("sch", "s"), ("gh", "g"),
+    ("kh", "h"), ("ch", "h"), ("zh", "s"), ("sh", "s"), ("ts", "c"), ("j", "s"), ("z", "s"), ("x", "ks"),
+)
 # Russian case endings that carry a consonant (vowel endings vanish with the vowels): the
 # instrumental Мамадбокировым, the adjectival genitive -ого, the locative plural -ах are the
 # name Мамадбокиров; what remains must keep MIN_CASE_STEM letters (Ислом stays Ислом). -им
