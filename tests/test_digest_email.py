@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from monitor import pipeline
 from monitor.config import load_settings
-from monitor.digests.build import DigestContent, Section, SourceLine, StoryItem, arrange
+from monitor.digests.build import DigestContent, SourceLine, StoryItem, arrange
 from monitor.digests.compose import compose
 from monitor.digests.render import render
 from monitor.storage.queries import Store

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from monitor.errors import RuleFileError
-from monitor.matching.entities import Entity, load_entities
+from monitor.matching.entities import Entity
 from monitor.matching.query import Node, QueryError, parse_query, terms_of, triggers
 from monitor.matching.tomlfile import line_of, locate, read_toml
 
