@@ -144,12 +144,11 @@ class StoryIndex:
         self.memory = memory
         self.stories: dict[Hashable, _Story] = {}
         self._postings: dict[str, set] = {}
-        self._df: Counter = Counter()
+        self._df: Counter = Counter()  # in how many of the counted articles each stem, and name, stands
         self._log1p: list[float] = []
         self._last: tuple | None = None  # (profile, vectors) of the last article placed, until count()
         self._name_df: Counter = Counter()
-        self._docs = 0
-        self._counted: deque[tuple[tuple[str, ...], frozenset[str]]] = deque()  # (terms, names) of those articles
+        self._counted: deque[tuple[tuple[str, ...], frozenset[str]]] = deque()  # (terms, names) of the last `memory` articles
         self._copies = duplicates.CopyIndex()
         self._story_of: dict[Hashable, Hashable] = {}  # article key -> story id
         self._seen_at: dict[Hashable, datetime] = {}  # article key -> date, for expiry
@@ -161,8 +160,9 @@ class StoryIndex:
 
     def _vector(self, terms: dict[str, float]) -> dict[str, float]:
         """Unit-length TF-IDF vector, with document frequencies as the index knows them."""
-        log_n, df, log1p = math.log(self._docs + 1) + 1, self._df.get, self._log1p
-        while len(log1p) <= self._docs:  # log(1 + df) by table: no log call per term
+        docs = len(self._counted)
+        log_n, df, log1p = math.log(docs + 1) + 1, self._df.get, self._log1p
+        while len(log1p) <= docs:  # log(1 + df) by table: no log call per term
             log1p.append(math.log(len(log1p) + 1))
         weights = [w * (log_n - log1p[df(t, 0)]) for t, w in terms.items()]
         norm = math.hypot(*weights) or 1.0
@@ -310,13 +310,12 @@ class StoryIndex:
             old_terms, old_names = self._counted.popleft()
             _take_off(self._df, old_terms)
             _take_off(self._name_df, old_names)
-        self._docs = len(self._counted)
         self._last = None  # vectors are weighed with the frequencies of their moment
 
     def sizes(self) -> dict[str, int]:
         """What the index holds, for metrics and tests."""
         return {"stories": len(self.stories), "articles": len(self._story_of), "copies": len(self._copies),
-                "documents": self._docs, "terms": len(self._df), "names": len(self._name_df)}
+                "documents": len(self._counted), "terms": len(self._df), "names": len(self._name_df)}
 
     def keeps_from(self, moment: datetime) -> bool:
         """Whether the stories active around `moment` are all still here (none expired)."""
