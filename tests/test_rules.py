@@ -220,15 +220,16 @@ def test_keywords_no_rule_triggers_on_stay_out_of_the_automaton_and_still_count(
 
 
 def test_terms_are_looked_for_only_when_a_rule_asks():
-    """A candidate rule turned down by one operand never looks for its other terms; a term's
-    mentions are the same whichever rules ask for it."""
+    """A candidate rule turned down by one operand never looks for its other terms, and one
+    turned down gathers no evidence; a term's mentions are the same whichever rules ask for it."""
     steppe = Entity("steppe", "Steppe Republic", "place", ("Steppeland",), fuzzy=True)
     queries = {"a": "@steppe AND wheat AND (harvest OR drought)", "b": "@steppe AND (drought OR flood*)"}
     matcher = compile_rules(_ruleset(queries, {"steppe": steppe}))
     text = "Steppeland: floods and drought. Floodwater rose."
     title, body = find_mentions(matcher, ""), find_mentions(matcher, text)
     by_term = ByTerm(matcher, title, body)
-    assert judge(matcher.ruleset.rules[0], by_term) is None and set(by_term.found) == {"@steppe", "wheat"}
+    assert judge(matcher.ruleset.rules[0], by_term) is None
+    assert set(by_term.present) == {"@steppe", "wheat"} and not by_term.found  # asked about; no evidence gathered
     match = judge(matcher.ruleset.rules[1], by_term)
     assert [(h.term, h.found) for h in match.hits] == [("@steppe", "Steppeland"), ("flood*", "floods"), ("drought", "drought"), ("flood*", "Floodwater")]
     assert [m.rule_id for m in scan(matcher, "", text)[0]] == ["b"]

@@ -32,6 +32,7 @@ from monitor.matching.fuzzy import Seeds, fuzzy_seeds, seed_index
 from monitor.matching.normalize import fold_term, is_cyrillic, latinize
 from monitor.matching.query import terms_of
 from monitor.matching.rulefile import Rule, RuleSet
+from monitor.matching.vocabulary import Vocabulary
 
 
 @dataclass(frozen=True)
@@ -65,13 +66,14 @@ class Key:
 @dataclass(frozen=True)
 class Matcher:
     ruleset: RuleSet
-    automaton: ahocorasick.Automaton  # " folded key" -> a Key, or (a fuzzy piece alone) Seeds
+    automaton: ahocorasick.Automaton  # " folded key" of one word -> a Key, or (a fuzzy piece alone) Seeds
     backward: ahocorasick.Automaton  # reversed fuzzy pieces that end a word -> Seeds
     inner: ahocorasick.Automaton  # fuzzy pieces inside a long single word -> Seeds
     long_words: re.Pattern  # in " folded text ", the words long enough to hold an inner piece's variant
-    term_keys: dict[str, tuple[tuple[str, int], ...]]  # keyword -> (key, trail) of its keys left out of `automaton`
+    term_keys: dict[str, tuple[tuple[str, int, str], ...]]  # keyword -> (key, trail, word) of its keys left out of the automata; word: of a one-word key
     triggers: dict[str, tuple[int, ...]]  # term -> indexes of the rules it can make fire
     denied: dict[str, frozenset[str]]  # "@entity" -> folded look-alikes, for entities that have some
+    vocabulary: Vocabulary  # what the automata find in each word (vocabulary.py), and the keys of several words
 
 
 def _all_terms(ruleset: RuleSet) -> set[str]:
@@ -132,6 +134,12 @@ def _values(ruleset: RuleSet, seeds: dict[str, Seeds], triggers: dict[str, tuple
     return values, left_out
 
 
+def _one_word(key: str) -> str:
+    """The word a whole-word key of one word stands for (" word " -> "word"), else ""."""
+    word = key[1:-1]
+    return word if key.endswith(" ") and word and " " not in word else ""
+
+
 def _gate(checked: tuple[Pattern, ...]) -> str:
     """The letters of the one-word acronym every checked pattern is, if so ("US" of "us ")."""
     letters = {p.letters if p.case_sensitive and " " not in p.folded else "" for p in checked}
@@ -146,16 +154,23 @@ def compile_rules(ruleset: RuleSet) -> Matcher:
         for term in rule.triggers:
             triggers[term].append(index)
     values, term_keys = _values(ruleset, sides["start"], triggers)
+    phrases: dict[str, list[tuple[str, Key]]] = defaultdict(list)  # first word -> keys of several words
+    for text in [text for text in values if " " in text[1:].rstrip(" ")]:
+        phrases[text[1:].split(" ")[0]].append((text, values.pop(text)))
     shortest = min((len(s.alias.alias) - s.alias.edits for s in seeds if s.side == "inner"), default=1)
+    automaton, backward, inner = _automaton(values), _automaton(sides["end"]), _automaton(sides["inner"])
+    long_words = re.compile(f" ([^ ]{{{shortest},}})")  # a literal first: the scan skips ahead fast
+    denied = {f"@{e.id}": frozenset(fold_term(d) for d in e.deny) for e in ruleset.entities.values() if e.deny}
     return Matcher(
         ruleset=ruleset,
-        automaton=_automaton(values),
-        backward=_automaton(sides["end"]),
-        inner=_automaton(sides["inner"]),
-        long_words=re.compile(f" ([^ ]{{{shortest},}})"),  # a literal first: the scan skips ahead fast
-        term_keys={term: tuple(keys) for term, keys in term_keys.items()},
+        automaton=automaton,
+        backward=backward,
+        inner=inner,
+        long_words=long_words,
+        term_keys={term: tuple((key, trail, _one_word(key)) for key, trail in keys) for term, keys in term_keys.items()},
         triggers={term: tuple(indexes) for term, indexes in triggers.items()},
-        denied={f"@{e.id}": frozenset(fold_term(d) for d in e.deny) for e in ruleset.entities.values() if e.deny},
+        denied=denied,
+        vocabulary=Vocabulary(automaton, backward, inner, long_words, {word: tuple(keys) for word, keys in phrases.items()}, denied),
     )
 
 

@@ -21,9 +21,10 @@ from operator import attrgetter, itemgetter
 from monitor.articles.clean import lead_of
 from monitor.matching.compiled import Key, Matcher, Pattern, compile_rules
 from monitor.matching.evaluate import Mention, evaluate, score
-from monitor.matching.fuzzy import Seeds, Variants
+from monitor.matching.fuzzy import Variants
 from monitor.matching.normalize import Folded, fold, is_cyrillic
 from monitor.matching.rulefile import Rule
+from monitor.matching.vocabulary import WordHits
 from monitor.types import Match
 
 __all__ = ["ByTerm", "Matcher", "compile_rules", "scan", "find_mentions", "evidence", "judge"]
@@ -93,6 +94,7 @@ class Scanned:
     source: str
     folded: Folded
     padded: str  # " folded text ", as searched
+    words: set[str]  # its distinct words
     special: list[tuple[int, Key]]  # the hits of Keys that stand for terms as found
     keys: set[Key]  # those Keys
     checked: list[Found]  # verified mentions of the checked patterns
@@ -100,9 +102,10 @@ class Scanned:
     named: set[str]  # the other terms mentioned: of the Keys, the checked patterns, the variants
     rules: set[int]  # the rules some term mentioned makes candidates
 
-    def mentions(self, term: str, keys: tuple[tuple[str, int], ...]) -> bool:
-        """Whether the field mentions `term`, whose keys left out of the automaton are `keys`."""
-        return term in self.named or any(key in self.padded for key, _ in keys)
+    def mentions(self, term: str, keys: tuple[tuple[str, int, str], ...]) -> bool:
+        """Whether the field mentions `term`, whose keys left out of the automaton are `keys`
+        (a whole word is looked up among the field's words, anything else searched for)."""
+        return term in self.named or any(word in self.words if word else key in self.padded for key, _, word in keys)
 
     @property
     def entities(self) -> set[str]:
@@ -111,69 +114,62 @@ class Scanned:
 
 
 def find_mentions(matcher: Matcher, source: str) -> Scanned:
-    """One automaton pass over the field: the terms it mentions.
+    """The terms the field mentions, from what its words mean to the rules (vocabulary.py).
 
-    Cheap on purpose: the automaton holds only the keys whose hits need Python (Keys and
-    Seeds); the keywords left out of it are looked for later, if a candidate rule asks.
+    Cheap on purpose: the automata hold only the keys whose hits need Python (Keys and
+    Seeds); the keywords left out of them are looked for later, if a candidate rule asks.
     Mentions become evidence only for the terms some candidate rule uses.
     """
     folded = fold(source)
     text = folded.text
-    padded = f" {text} "
-    hits = list(matcher.automaton.iter(padded)) if text and len(matcher.automaton) else []
+    distinct = set(folded.words if folded.words is not None else text.split(" ")) if text else set()
+    present = matcher.vocabulary.present(distinct) if distinct else distinct
     variants = Variants(text, matcher.denied)
-    special, checked = _look_at_hits(source, folded, hits, variants)
-    if text:
-        _fuzzy_ends(matcher, text, padded, variants)
+    padded = f" {text} "
+    special, checked = _look_at_words(source, folded, padded, present, matcher.vocabulary.hits, variants)
     fuzzy = variants.mentions()
     named = {found[2] for found in chain(checked, fuzzy)}
     rules = set(chain.from_iterable(map(matcher.triggers.get, named, repeat(()))))
     keys = set(map(_VALUE, special))
     rules.update(chain.from_iterable(map(_RULES, keys)))
     named.update(*map(_PLAIN, keys))
-    return Scanned(source, folded, padded, special, keys, checked, fuzzy, named, rules)
+    return Scanned(source, folded, padded, distinct, special, keys, checked, fuzzy, named, rules)
 
 
-def _look_at_hits(source: str, folded: Folded, hits: list, variants: Variants) -> tuple[list[tuple[int, Key]], list[Found]]:
-    """(the hits of Keys that stand for terms, the checked patterns' mentions); the fuzzy
-    pieces that start a word are handed to `variants`."""
-    text = folded.text
+def _look_at_words(
+    source: str, folded: Folded, padded: str, present: set[str], hits: dict[str, WordHits], variants: Variants
+) -> tuple[list[tuple[int, Key]], list[Found]]:
+    """(the hits of Keys that stand for terms, the checked patterns' mentions), from each
+    occurrence of the words that hold hits; the words that may be fuzzy variants go to `variants`."""
     special: list[tuple[int, Key]] = []
     checked: list[Found] = []
+    if not present:
+        return special, checked
     capitals = Capitals(source)
-    for last, value in hits:
-        start = last - value.size + 1  # the key's space is the word's start in `text`
-        if value.__class__ is Seeds:
-            seeds = value
-        else:
-            if value.plain:
-                special.append((last, value))
-            # A Key's gate (compiled.py) is the test all its checked patterns begin with: made once.
-            if value.checked and (not value.gate or capitals.writes(value.gate)):
-                checked += _check(source, folded, value, start, capitals)
-            seeds = value.seeds
-            if seeds is None:
-                continue
-        end = text.find(" ", start)
-        end = len(text) if end < 0 else end
-        if seeds.shortest <= end - start <= seeds.longest:  # most hits end here
-            variants.at(start, end, seeds)
+
+    def at(start: int, key: Key) -> None:  # a Key whose space is text[start - 1]
+        nonlocal checked
+        if key.plain:
+            special.append((start + key.size - 1, key))
+        # A Key's gate (compiled.py) is the test all its checked patterns begin with: made once.
+        if key.checked and (not key.gate or capitals.writes(key.gate)):
+            checked += _check(source, folded, key, start, capitals)
+
+    for word in present:  # a few words: finding each costs less than walking all of them
+        found, needle = hits[word], f" {word} "
+        start = padded.find(needle)
+        while start >= 0:  # the needle's space is text[start - 1]: the word begins at text[start]
+            for key in found.keys:
+                at(start, key)
+            for text, key in found.phrases:
+                if padded.startswith(text, start):
+                    at(start, key)
+            if found.close:
+                variants.word(start, start + len(word), found.close)
+            if found.groups:
+                variants.windows(start, start + len(word), found.groups)
+            start = padded.find(needle, start + len(word) + 1)
     return special, checked
-
-
-def _fuzzy_ends(matcher: Matcher, text: str, padded: str, variants: Variants) -> None:
-    """The fuzzy pieces that end a word (searched backwards) or lie inside a long one."""
-    if len(matcher.backward):
-        for last, seeds in matcher.backward.iter(padded[::-1]):
-            end = len(text) - last + seeds.size - 1  # the key's space ends the word
-            start = text.rfind(" ", 0, end) + 1
-            if seeds.shortest <= end - start <= seeds.longest:
-                variants.at(start, end, seeds)
-    if len(matcher.inner):
-        for word in matcher.long_words.finditer(padded):
-            for last, seeds in matcher.inner.iter(word.group(1)):
-                if 2 * seeds.size - 2 <= last <= 2 * seeds.size:  # a third into the word, give or take one (fuzzy.py)
-                    variants.at(word.start(), word.end() - 1, seeds)  # the match's space is the word's start
 
 
 def _check(source: str, folded: Folded, key: Key, start: int, capitals: Capitals) -> list[Found]:
@@ -203,7 +199,7 @@ def _plain_mentions(matcher: Matcher, scanned: Scanned, needed: set[str]) -> lis
     text, padded, found = scanned.folded.text, scanned.padded, []
     # A keyword's key left out of the automaton: find() finds it where the automaton would have.
     for term in needed:
-        for key, trail in matcher.term_keys.get(term, ()):
+        for key, trail, _ in matcher.term_keys.get(term, ()):
             start = padded.find(key)
             while start >= 0:
                 found.append(_mention(text, start, start + len(key) - 1, trail, term))
@@ -216,7 +212,8 @@ def _plain_mentions(matcher: Matcher, scanned: Scanned, needed: set[str]) -> lis
 
 def evidence(matcher: Matcher, scanned: Scanned, needed: set[str], field: str, lead_end: int = 0) -> list[Mention]:
     """The mentions of the `needed` terms as evidence; per term, the longest where several
-    overlap, exact before fuzzy at equal length."""
+    overlap, exact before fuzzy at equal length. `lead_end`: where the lead ends in the
+    folded field."""
     chosen = [f for f in chain(scanned.fuzzy, scanned.checked) if f[2] in needed]
     chosen += _plain_mentions(matcher, scanned, needed)
     chosen.sort(key=lambda f: (f[2], f[0], -(f[1] - f[0]), f[3].startswith("fuzzy")))
@@ -226,16 +223,17 @@ def evidence(matcher: Matcher, scanned: Scanned, needed: set[str], field: str, l
     for start, end, term, how in chosen:
         if start < taken_until.get(term, -1):
             continue
-        first, last = folded.span(start, end)
-        mentions.append(Mention(term, source[first:last], field, first, how, field == "body" and first < lead_end, folded.text, start))
+        mentions.append(Mention(term, field, how, field == "body" and start < lead_end, folded.text, start, end, folded, source))
         taken_until[term] = end
     return mentions
 
 
-def _lead_end(text: str) -> int:
-    lead = lead_of(text)
-    where = text.find(lead) if lead else -1
-    return where + len(lead) if where >= 0 else 0
+def _lead_end(source: str) -> int:
+    """Where the lead (clean.lead_of) ends in the folded text: the length of the folded text
+    up to the lead's end, since folding a beginning gives the beginning of the folded text."""
+    lead = lead_of(source)
+    where = source.find(lead) if lead else -1
+    return len(fold(source[: where + len(lead)]).text) if where >= 0 else 0
 
 
 class ByTerm:
@@ -248,6 +246,7 @@ class ByTerm:
         self.matcher, self.in_title, self.in_body = matcher, in_title, in_body
         self.lead_end: int | None = None
         self.found: dict[str, list[Mention]] = {}
+        self.present: dict[str, tuple[bool, bool]] = {}  # term -> (in the title, in the body)
 
     def get(self, term: str, default=None):
         found = self.found.get(term)
@@ -256,11 +255,22 @@ class ByTerm:
         return found or default
 
     def __contains__(self, term: str) -> bool:
-        return bool(self.get(term))
+        """Whether the article mentions `term` anywhere: no evidence is gathered for that."""
+        found = self.found.get(term)
+        if found is not None:
+            return bool(found)
+        present = self.present.get(term)
+        if present is None:
+            keys = self.matcher.term_keys.get(term, ())
+            present = self.present[term] = (self.in_title.mentions(term, keys), self.in_body.mentions(term, keys))
+        return present[0] or present[1]
 
     def _look_for(self, term: str) -> list[Mention]:
-        keys = self.matcher.term_keys.get(term, ())
-        in_title, in_body = self.in_title.mentions(term, keys), self.in_body.mentions(term, keys)
+        present = self.present.get(term)
+        if present is None:
+            keys = self.matcher.term_keys.get(term, ())
+            present = (self.in_title.mentions(term, keys), self.in_body.mentions(term, keys))
+        in_title, in_body = present
         if not (in_title or in_body):
             return []
         found = evidence(self.matcher, self.in_title, {term}, "title") if in_title else []

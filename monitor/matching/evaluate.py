@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from monitor.matching.normalize import Folded
 from monitor.matching.query import All, Any, Near, Node, Not, Term, terms_of
 from monitor.types import Hit
 
@@ -20,21 +21,27 @@ TITLE_WEIGHT = 3.0
 
 class Mention(NamedTuple):
     """A term found in a field: what its Hit will say if a match keeps it as evidence
-    (a tuple, and no Hit yet: an article has many mentions and few are kept)."""
+    (a tuple, and no Hit yet: an article has many mentions and few are kept). It is placed
+    in the folded field; where it stands in the article is worked out only for a Hit."""
 
     term: str
-    found: str  # the text as it stands in the article
     field: str  # "title" or "body"
-    offset: int  # in the field
     how: str
     in_lead: bool  # in the first paragraph of the body
     folded: str  # the folded field it was found in
     start: int  # where in `folded`
+    end: int
+    place: Folded  # the folding of the field, which maps `folded` back to it
+    source: str  # the field as written
 
     @property
     def word(self) -> int:
         """Index of its first word in the field, for NEAR/n (counted only when asked)."""
         return self.folded.count(" ", 0, self.start)
+
+    def hit(self, weight: float) -> Hit:
+        first, last = self.place.span(self.start, self.end)
+        return Hit(self.term, self.source[first:last], self.field, first, self.how, weight)
 
 
 def in_field(mention: Mention, field: str | None) -> bool:
@@ -52,8 +59,10 @@ def _mentions(term: Term, by_term: dict[str, list[Mention]]) -> list[Mention]:
 def evaluate(node: Node, by_term: dict[str, list[Mention]]) -> bool:
     kind = node.__class__
     if kind is Term:
+        if node.field is None:
+            return node.key in by_term  # mentioned at all: no evidence needed yet
         found = by_term.get(node.key)
-        return bool(found) and (node.field is None or any(in_field(m, node.field) for m in found))
+        return bool(found) and any(in_field(m, node.field) for m in found)
     if kind is Not:
         return not evaluate(node.part, by_term)
     if kind is All:
@@ -102,11 +111,10 @@ def score(rule, by_term: dict[str, list[Mention]]) -> tuple[float, tuple[Hit, ..
         for mention in by_term.get(key, ()):
             if in_field(mention, field):
                 weighed.append((weight * (TITLE_WEIGHT if mention.field == "title" else 1.0), mention))
-    weighed.sort(key=lambda w: (-w[0], -len(w[1].found)))
-    taken: list[Hit] = []
+    weighed.sort(key=lambda w: (-w[0], w[1].start - w[1].end))
+    taken: list[tuple[float, Mention]] = []
     for value, m in weighed:
-        end = m.offset + len(m.found)
-        if not any(t.field == m.field and t.offset < end and m.offset < t.offset + len(t.found) for t in taken):
-            taken.append(Hit(m.term, m.found, m.field, m.offset, m.how, value))
-    hits = sorted(taken, key=lambda h: (h.field != "title", h.offset))
+        if not any(t.field == m.field and t.start < m.end and m.start < t.end for _, t in taken):
+            taken.append((value, m))
+    hits = [m.hit(value) for value, m in sorted(taken, key=lambda w: (w[1].field != "title", w[1].start))]
     return round(sum(h.weight for h in hits), 3), tuple(hits)

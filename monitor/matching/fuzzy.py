@@ -190,28 +190,47 @@ def window(text: str, start: int, end: int, word: int, words: int) -> tuple[int,
     return start, end
 
 
-class Variants:
-    """The fuzzy mentions of one field, gathered hit by hit (a new one per field scanned).
+Close = tuple[tuple[str, int, int, str], ...]  # (term, distance, rank, how) of the aliases a word is a variant of
 
-    A word compared once with the aliases a key offers is not compared again: common words
-    come back many times in an article."""
+
+def word_variants(word: str, found: list[Seeds], denied: dict[str, frozenset[str]]) -> tuple[Close, tuple[SeedGroup, ...]]:
+    """What the pieces found in `word` make of it: (the one-word aliases it is a variant of,
+    the groups of longer aliases whose windows around it are to be compared). Depends on
+    the word alone, so it is worked out once per word (vocabulary.py)."""
+    best: dict[str, tuple[int, int, str]] = {}
+    groups: list[SeedGroup] = []
+    length = len(word)
+    for seeds in found:
+        aliases = seeds.single.get(length) if seeds.single else None
+        for term, distance, rank, how in _close(word, aliases, denied) if aliases else ():
+            if term not in best or (distance, rank) < best[term][:2]:
+                best[term] = (distance, rank, how)
+        groups += [group for group in seeds.multi if group.shortest <= length <= group.longest and group not in groups]
+    return tuple((term, *verdict) for term, verdict in best.items()), tuple(groups)
+
+
+class Variants:
+    """The fuzzy mentions of one field, gathered word by word (a new one per field scanned).
+
+    A window compared once with the aliases a group offers is not compared again: common
+    words come back many times in an article."""
 
     def __init__(self, text: str, denied: dict[str, frozenset[str]]):
         self.text = text
         self.denied = denied
         self.found: dict[tuple[int, int, str], tuple[int, int, str]] = {}  # (start, end, term) -> (distance, rank, how)
-        self.seen: dict[tuple[str, int], list[tuple[str, int, int, str]]] = {}
+        self.seen: dict[tuple[str, int], Close] = {}
 
-    def at(self, start: int, end: int, seeds: Seeds) -> None:
-        """Look at the variants a piece found in the word text[start:end] points at."""
-        length = end - start
-        if seeds.single:
-            aliases = seeds.single.get(length)
-            if aliases:
-                self._compare(start, end, aliases)
-        for group in seeds.multi:
-            if not group.shortest <= length <= group.longest:
-                continue
+    def word(self, start: int, end: int, close: Close) -> None:
+        """The word text[start:end] is a variant of these one-word aliases (`word_variants`)."""
+        for term, distance, rank, how in close:
+            best = self.found.get((start, end, term))
+            if best is None or (distance, rank) < best[:2]:
+                self.found[(start, end, term)] = (distance, rank, how)
+
+    def windows(self, start: int, end: int, groups: tuple[SeedGroup, ...]) -> None:
+        """Compare the windows around the word text[start:end] with the longer aliases of `groups`."""
+        for group in groups:
             placed = window(self.text, start, end, group.word, group.words)
             if placed is not None:
                 aliases = group.by_length.get(placed[1] - placed[0])
@@ -226,11 +245,8 @@ class Variants:
         variant = self.text[start:end]
         close = self.seen.get((variant, id(aliases)))
         if close is None:
-            close = self.seen[(variant, id(aliases))] = _close(variant, aliases, self.denied)
-        for term, distance, rank, how in close:
-            best = self.found.get((start, end, term))
-            if best is None or (distance, rank) < best[:2]:
-                self.found[(start, end, term)] = (distance, rank, how)
+            close = self.seen[(variant, id(aliases))] = tuple(_close(variant, aliases, self.denied))
+        self.word(start, end, close)
 
 
 def _close(variant: str, aliases: tuple[FuzzyAlias, ...], denied: dict[str, frozenset[str]]) -> list:

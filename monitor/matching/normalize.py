@@ -65,6 +65,7 @@ class Folded:
     lowered: str  # the source lower-cased and translated (ASCII: separators as spaces), same length
     long_separators: re.Pattern | None  # how to find the runs that shift offsets
     origin: tuple[int, ...] | None = None  # per-character map, only for the rare slow path
+    words: list[str] | None = None  # text.split(" "), where folding made it anyway (ASCII text)
 
     @cached_property
     def _shifts(self) -> tuple[list[int], list[int]]:
@@ -107,7 +108,8 @@ def fold(source: str) -> Folded:
         return _fold_slowly(source)
     if lowered.isascii():
         spaced = lowered.translate(_ASCII_SEPARATORS)
-        return Folded(" ".join(spaced.split()), spaced, _SPACE_RUNS)
+        words = spaced.split()
+        return Folded(" ".join(words), spaced, _SPACE_RUNS, None, words)
     if _ACCENTED.search(lowered):
         lowered = lowered.translate(_TABLE)
     separators, long_separators = _PATTERNS[bool(_COMBINING.search(lowered))]

@@ -1,0 +1,106 @@
+"""What each word means to the compiled rules, worked out once per word and rule set.
+
+Every automaton key (compiled.py) begins at the start of a word, and a fuzzy piece lies in
+one word. So a key found in a text lies within one word (with the space after it, for a
+whole-word key), or runs over several words of which the first is whole (a phrase). What the
+automata find in a text is therefore what they find in each of its words, plus the phrases
+that begin with one of its words.
+
+The engine splits a field into words and asks `Vocabulary.present()` which of its distinct
+words mean something. A word this rule set has not met is looked at once: the words new to
+an article are joined into one short string and run through the automata together. A word
+met before costs a hash lookup. News repeats its words (Zipf's law: after a few thousand
+articles nearly every word of the next one is known), so the cost per article follows its
+length and what it mentions, not the size of the automata: with 10,000 rules, three passes
+of automata too large for the CPU's caches cost three times what they cost with ten.
+
+The word-length tests of the fuzzy pieces (fuzzy.py) are made here too, once per word: a
+piece whose word is too short or too long for any alias it stands for never reaches the
+engine.
+
+This is the one mutable part of a compiled rule set: a memo, keyed by the word, of a pure
+function of the word. It forgets everything once it holds MAX_WORDS words.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+from itertools import accumulate
+
+import ahocorasick
+
+from monitor.matching.fuzzy import Close, SeedGroup, Seeds, word_variants
+
+# Distinct words remembered before starting afresh: a few hundred bytes each, so about 100 MB
+# at most; a year of a few hundred feeds has fewer distinct words than that.
+MAX_WORDS = 300_000
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class WordHits:
+    """What the automata find in one word, for the engine to place at each of its occurrences."""
+
+    keys: tuple[object, ...]  # the Keys found at the word's start (their space is the one before it)
+    close: Close  # the one-word aliases the word is a variant of
+    groups: tuple[SeedGroup, ...]  # the longer aliases whose windows around the word may be variants
+    phrases: tuple[tuple[str, object], ...]  # (key, Key) of the keys of several words that begin with this word
+
+
+class Vocabulary:
+    def __init__(
+        self,
+        automaton: ahocorasick.Automaton,
+        backward: ahocorasick.Automaton,
+        inner: ahocorasick.Automaton,
+        long_words: re.Pattern,
+        phrases: dict[str, tuple[tuple[str, object], ...]],
+        denied: dict[str, frozenset[str]],
+    ):
+        self.automaton, self.backward, self.inner, self.long_words = automaton, backward, inner, long_words
+        self.phrases, self.denied = phrases, denied
+        self.known: set[str] = set()  # every word looked at
+        self.meaningful: set[str] = set()  # those with hits
+        self.hits: dict[str, WordHits] = {}
+
+    def present(self, words: set[str]) -> set[str]:
+        """The words of `words` that hold a hit or begin a phrase."""
+        novel = words - self.known
+        if novel:
+            if len(self.known) + len(novel) > MAX_WORDS:
+                self.known, self.meaningful, self.hits = set(), set(), {}
+            self._learn(sorted(novel))
+        return words & self.meaningful
+
+    def _learn(self, words: list[str]) -> None:
+        padded = f" {' '.join(words)} "
+        spaces = list(accumulate((len(word) + 1 for word in words), initial=0))  # the space before each word, and the last
+        keys: list[list] = [[] for _ in words]
+        seeds: list[list] = [[] for _ in words]
+        if len(self.automaton):
+            for last, value in self.automaton.iter(padded):
+                index = bisect.bisect_right(spaces, last - value.size + 1) - 1
+                if value.__class__ is not Seeds:
+                    keys[index].append(value)
+                    value = value.seeds
+                if value is not None and value.shortest <= len(words[index]) <= value.longest:
+                    seeds[index].append(value)
+        if len(self.backward):
+            for last, value in self.backward.iter(padded[::-1]):
+                index = bisect.bisect_left(spaces, len(padded) - last + value.size - 2) - 1  # the key's space ends the word
+                if value.shortest <= len(words[index]) <= value.longest:
+                    seeds[index].append(value)
+        if len(self.inner):
+            for word in self.long_words.finditer(padded):
+                index = bisect.bisect_right(spaces, word.start()) - 1
+                for last, value in self.inner.iter(word.group(1)):
+                    if 2 * value.size - 2 <= last <= 2 * value.size:  # a third into the word, give or take one (fuzzy.py)
+                        seeds[index].append(value)
+        for index, word in enumerate(words):
+            phrases = self.phrases.get(word, ())
+            close, groups = word_variants(word, seeds[index], self.denied) if seeds[index] else ((), ())
+            if keys[index] or close or groups or phrases:
+                self.hits[word] = WordHits(tuple(keys[index]), close, groups, phrases)
+                self.meaningful.add(word)
+        self.known.update(words)
