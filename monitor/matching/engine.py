@@ -37,8 +37,9 @@ _VALUE = itemgetter(1)
 _PLAIN = attrgetter("plain")
 _RULES = attrgetter("rules")
 Found = tuple[int, int, str, str]  # (start, end, term, how) in the folded field
-# Every ASCII character but capitals and digits becomes a space (Capitals).
-_NOT_CAPITALS = str.maketrans({chr(code): " " for code in range(128) if not (chr(code).isupper() or chr(code).isdigit())})
+# Every ASCII character but capitals and digits becomes a space (Capitals); a bytes table:
+# bytes.translate costs a tenth of what str.translate does.
+_NOT_CAPITALS = bytes(code if chr(code).isupper() or chr(code).isdigit() else 32 for code in range(128)) + b" " * 128
 
 
 class Capitals:
@@ -57,7 +58,7 @@ class Capitals:
         if not (letters.isascii() and letters.isalnum() and letters.upper() == letters):
             return letters in self.source  # not made of what `runs` keeps
         if self.runs is None:
-            self.runs = " ".join(self.source.translate(_NOT_CAPITALS).split())
+            self.runs = b" ".join(self.source.encode("ascii").translate(_NOT_CAPITALS).split()).decode("ascii")
         return letters in self.runs
 
 
@@ -87,18 +88,27 @@ def _right_end(text: str, end: int, pattern: Pattern) -> int | None:
     return None
 
 
-@dataclass(frozen=True)
+@dataclass
 class Scanned:
-    """One field after the automaton pass: which terms it mentions, and where to look for them."""
+    """One field after its words were looked up: which terms it mentions, and where to look for them.
+
+    Where a word stands is looked for only when something needs it now: a checked pattern
+    (an acronym's case, a Cyrillic ending), a phrase, a fuzzy variant that names a term not
+    otherwise mentioned. The mentions of a term found wherever its word is, and the fuzzy
+    windows of a term the field already names, are placed only when a rule asks for the
+    term's evidence: most candidate rules are turned down before that.
+    """
 
     source: str
     folded: Folded
     padded: str  # " folded text ", as searched
     words: set[str]  # its distinct words
-    special: list[tuple[int, Key]]  # the hits of Keys that stand for terms as found
-    keys: set[Key]  # those Keys
+    keys: set[Key]  # the Keys whose plain terms are mentioned
+    plain_words: list[tuple[str, tuple[Key, ...]]]  # the words with such Keys, and those Keys
+    special: list[tuple[int, Key]]  # the hits of phrase Keys with plain terms, placed
     checked: list[Found]  # verified mentions of the checked patterns
-    fuzzy: list[Found]
+    variants: Variants
+    deferred: list[tuple[str, WordHits]]  # words whose fuzzy windows name only terms named already
     named: set[str]  # the other terms mentioned: of the Keys, the checked patterns, the variants
     rules: set[int]  # the rules some term mentioned makes candidates
 
@@ -112,6 +122,46 @@ class Scanned:
         """Ids of the entities mentioned (entity keys are all Keys)."""
         return {term[1:] for term in self.named if term[0] == "@"}
 
+    @property
+    def fuzzy(self) -> list[Found]:
+        """Every fuzzy mention of the field."""
+        return self.fuzzy_for(None)
+
+    def fuzzy_for(self, needed: set[str] | None) -> list[Found]:
+        """The fuzzy mentions of the `needed` terms (None: of all)."""
+        if self.deferred:
+            later = []
+            for word, found in self.deferred:
+                if needed is None or not found.group_terms.isdisjoint(needed):
+                    for start in occurrences(self.padded, word):
+                        self.variants.windows(start, start + len(word), found.groups)
+                else:
+                    later.append((word, found))
+            self.deferred = later
+        return [f for f in self.variants.mentions() if needed is None or f[2] in needed]
+
+    def plain_found(self, needed: set[str]) -> list[Found]:
+        """The mentions of the `needed` terms that their Keys find wherever they are."""
+        text, found = self.folded.text, []
+        for word, keys in self.plain_words:
+            wanted = [key for key in keys if not key.plain.isdisjoint(needed)]
+            for start in occurrences(self.padded, word) if wanted else ():
+                for key in wanted:
+                    found += [_mention(text, start, start + key.size - 1, key.trail, term) for term in key.plain & needed]
+        for last, key in self.special:
+            found += [_mention(text, last - key.size + 1, last, key.trail, term) for term in key.plain & needed]
+        return found
+
+
+def occurrences(padded: str, word: str):
+    """Where the word stands in the text whose padded form is `padded`: the index of its first
+    letter in the text (that of the space before it in `padded`)."""
+    needle = f" {word} "
+    start = padded.find(needle)
+    while start >= 0:
+        yield start
+        start = padded.find(needle, start + len(word) + 1)
+
 
 def find_mentions(matcher: Matcher, source: str) -> Scanned:
     """The terms the field mentions, from what its words mean to the rules (vocabulary.py).
@@ -124,52 +174,63 @@ def find_mentions(matcher: Matcher, source: str) -> Scanned:
     text = folded.text
     distinct = set(folded.words if folded.words is not None else text.split(" ")) if text else set()
     present = matcher.vocabulary.present(distinct) if distinct else distinct
-    variants = Variants(text, matcher.denied)
-    padded = f" {text} "
-    special, checked = _look_at_words(source, folded, padded, present, matcher.vocabulary.hits, variants)
-    fuzzy = variants.mentions()
-    named = {found[2] for found in chain(checked, fuzzy)}
-    rules = set(chain.from_iterable(map(matcher.triggers.get, named, repeat(()))))
-    keys = set(map(_VALUE, special))
-    rules.update(chain.from_iterable(map(_RULES, keys)))
-    named.update(*map(_PLAIN, keys))
-    return Scanned(source, folded, padded, distinct, special, keys, checked, fuzzy, named, rules)
+    hits = matcher.vocabulary.hits
+    scanned = Scanned(source, folded, f" {text} ", distinct, set(), [], [], [], Variants(text, matcher.denied), [], set(), set())
+    placed, windowed = [], []
+    for word in present:
+        found = hits[word]
+        if found.plain:
+            scanned.keys.update(found.plain)
+            scanned.plain_words.append((word, found.plain))
+        if found.placed:
+            placed.append(word)
+        if found.groups:
+            windowed.append(word)
+    if placed:
+        _place(scanned, placed, hits)
+    named = scanned.named
+    named.update(*map(_PLAIN, scanned.keys))
+    named.update(found[2] for found in chain(scanned.checked, scanned.variants.mentions()))
+    for word in windowed:
+        found = hits[word]
+        if found.group_terms <= named:
+            scanned.deferred.append((word, found))
+        else:
+            for start in occurrences(scanned.padded, word):
+                scanned.variants.windows(start, start + len(word), found.groups)
+    named.update(found[2] for found in scanned.variants.mentions())
+    scanned.rules = set(chain.from_iterable(map(matcher.triggers.get, named, repeat(()))))
+    scanned.rules.update(chain.from_iterable(map(_RULES, scanned.keys)))
+    return scanned
 
 
-def _look_at_words(
-    source: str, folded: Folded, padded: str, present: set[str], hits: dict[str, WordHits], variants: Variants
-) -> tuple[list[tuple[int, Key]], list[Found]]:
-    """(the hits of Keys that stand for terms, the checked patterns' mentions), from each
-    occurrence of the words that hold hits; the words that may be fuzzy variants go to `variants`."""
-    special: list[tuple[int, Key]] = []
-    checked: list[Found] = []
-    if not present:
-        return special, checked
+def _place(scanned: Scanned, words: list[str], hits: dict[str, WordHits]) -> None:
+    """Visit each occurrence of the words whose hits need their place: checked patterns, phrases,
+    one-word fuzzy variants."""
+    source, folded, padded = scanned.source, scanned.folded, scanned.padded
     capitals = Capitals(source)
 
-    def at(start: int, key: Key) -> None:  # a Key whose space is text[start - 1]
-        nonlocal checked
-        if key.plain:
-            special.append((start + key.size - 1, key))
+    def worth_checking(key: Key) -> bool:
         # A Key's gate (compiled.py) is the test all its checked patterns begin with: made once.
-        if key.checked and (not key.gate or capitals.writes(key.gate)):
-            checked += _check(source, folded, key, start, capitals)
+        return bool(key.checked) and (not key.gate or capitals.writes(key.gate))
 
-    for word in present:  # a few words: finding each costs less than walking all of them
-        found, needle = hits[word], f" {word} "
-        start = padded.find(needle)
-        while start >= 0:  # the needle's space is text[start - 1]: the word begins at text[start]
-            for key in found.keys:
-                at(start, key)
+    for word in words:
+        found = hits[word]
+        checked = [key for key in found.checked if worth_checking(key)]
+        if not (checked or found.phrases or found.close):
+            continue  # an acronym's letters the field never writes as such ("us" for US)
+        for start in occurrences(padded, word):
+            for key in checked:
+                scanned.checked += _check(source, folded, key, start, capitals)
             for text, key in found.phrases:
                 if padded.startswith(text, start):
-                    at(start, key)
+                    if key.plain:
+                        scanned.special.append((start + key.size - 1, key))
+                        scanned.keys.add(key)
+                    if worth_checking(key):
+                        scanned.checked += _check(source, folded, key, start, capitals)
             if found.close:
-                variants.word(start, start + len(word), found.close)
-            if found.groups:
-                variants.windows(start, start + len(word), found.groups)
-            start = padded.find(needle, start + len(word) + 1)
-    return special, checked
+                scanned.variants.word(start, start + len(word), found.close)
 
 
 def _check(source: str, folded: Folded, key: Key, start: int, capitals: Capitals) -> list[Found]:
@@ -196,7 +257,7 @@ def _mention(text: str, start: int, last: int, trail: int, term: str) -> Found:
 
 def _plain_mentions(matcher: Matcher, scanned: Scanned, needed: set[str]) -> list[Found]:
     """The mentions of the `needed` terms that their keys find wherever they are."""
-    text, padded, found = scanned.folded.text, scanned.padded, []
+    text, padded, found = scanned.folded.text, scanned.padded, scanned.plain_found(needed)
     # A keyword's key left out of the automaton: find() finds it where the automaton would have.
     for term in needed:
         for key, trail, _ in matcher.term_keys.get(term, ()):
@@ -204,9 +265,6 @@ def _plain_mentions(matcher: Matcher, scanned: Scanned, needed: set[str]) -> lis
             while start >= 0:
                 found.append(_mention(text, start, start + len(key) - 1, trail, term))
                 start = padded.find(key, start + 1)
-    wanted = {key for key in scanned.keys if not key.plain.isdisjoint(needed)}
-    for last, key in compress(scanned.special, map(wanted.__contains__, map(_VALUE, scanned.special))):
-        found += [_mention(text, last - key.size + 1, last, key.trail, term) for term in key.plain & needed]
     return found
 
 
@@ -214,7 +272,7 @@ def evidence(matcher: Matcher, scanned: Scanned, needed: set[str], field: str, l
     """The mentions of the `needed` terms as evidence; per term, the longest where several
     overlap, exact before fuzzy at equal length. `lead_end`: where the lead ends in the
     folded field."""
-    chosen = [f for f in chain(scanned.fuzzy, scanned.checked) if f[2] in needed]
+    chosen = scanned.fuzzy_for(needed) + [f for f in scanned.checked if f[2] in needed]
     chosen += _plain_mentions(matcher, scanned, needed)
     chosen.sort(key=lambda f: (f[2], f[0], -(f[1] - f[0]), f[3].startswith("fuzzy")))
     folded, source = scanned.folded, scanned.source

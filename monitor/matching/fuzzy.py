@@ -82,6 +82,10 @@ class SeedGroup:
     shortest: int  # the word the piece lies in has at least this many letters,
     longest: int  # and at most this many
     by_length: dict[int, tuple[FuzzyAlias, ...]]  # window length -> aliases it may be a variant of
+    # A piece that matters only where its word holds at most this many edits (-1: any; see
+    # the module docstring): the word must be that close to the alias's word, one of `forms`.
+    within: int
+    forms: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -151,14 +155,16 @@ def _pieces(words: list[str], edits: int) -> list[tuple[str, int, str, int]]:
 def seed_index(seeds: list[FuzzySeed]) -> dict[str, Seeds]:
     """Per automaton key, the aliases its hits may belong to, by window length."""
     grouped: dict[str, dict[tuple, dict[int, list[FuzzyAlias]]]] = defaultdict(dict)
+    forms: dict[tuple, set[str]] = defaultdict(set)  # (key, group) -> the alias words a `within` piece lies in
     for seed in seeds:
         target, size = seed.alias, len(seed.alias.alias)
         near = None  # a one-word alias: the word is the window
         if seed.words > 1:  # no word of the window is longer than the window
-            near = (1, size + target.edits)
+            near = (1, size + target.edits, -1)
             if seed.near >= 0:
                 letters = len(target.alias.split(" ")[seed.word])
-                near = (letters - seed.near, letters + seed.near)
+                near = (letters - seed.near, letters + seed.near, seed.near)
+                forms[(seed.key, (seed.word, seed.words, near))].add(target.alias.split(" ")[seed.word])
         lengths = grouped[seed.key].setdefault((seed.word, seed.words, near), defaultdict(list))
         for length in range(size - target.edits, size + target.edits + 1):
             if target not in lengths[length]:
@@ -167,7 +173,7 @@ def seed_index(seeds: list[FuzzySeed]) -> dict[str, Seeds]:
     for key, groups in grouped.items():
         single = {n: tuple(found) for n, found in groups.pop((0, 1, None), {}).items()}
         multi = tuple(
-            SeedGroup(word, words, *near, {n: tuple(found) for n, found in lengths.items()})
+            SeedGroup(word, words, near[0], near[1], {n: tuple(found) for n, found in lengths.items()}, near[2], frozenset(forms[(key, (word, words, near))]))
             for (word, words, near), lengths in groups.items()
         )
         bounds = [(min(single), max(single))] if single else []
@@ -205,8 +211,15 @@ def word_variants(word: str, found: list[Seeds], denied: dict[str, frozenset[str
         for term, distance, rank, how in _close(word, aliases, denied) if aliases else ():
             if term not in best or (distance, rank) < best[term][:2]:
                 best[term] = (distance, rank, how)
-        groups += [group for group in seeds.multi if group.shortest <= length <= group.longest and group not in groups]
+        groups += [group for group in seeds.multi if group.shortest <= length <= group.longest and group not in groups and _near_enough(word, group)]
     return tuple((term, *verdict) for term, verdict in best.items()), tuple(groups)
+
+
+def _near_enough(word: str, group: SeedGroup) -> bool:
+    """Whether the word is as close to its alias word as the group's piece requires."""
+    if group.within < 0:
+        return True
+    return any(Levenshtein.distance(word, form, score_cutoff=group.within) <= group.within for form in group.forms)
 
 
 class Variants:

@@ -28,10 +28,14 @@ import bisect
 import re
 from dataclasses import dataclass
 from itertools import accumulate
+from typing import TYPE_CHECKING
 
 import ahocorasick
 
 from monitor.matching.fuzzy import Close, SeedGroup, Seeds, word_variants
+
+if TYPE_CHECKING:
+    from monitor.matching.compiled import Key
 
 # Distinct words remembered before starting afresh: a few hundred bytes each, so about 100 MB
 # at most; a year of a few hundred feeds has fewer distinct words than that.
@@ -40,12 +44,15 @@ MAX_WORDS = 300_000
 
 @dataclass(frozen=True, slots=True, eq=False)
 class WordHits:
-    """What the automata find in one word, for the engine to place at each of its occurrences."""
+    """What the automata find in one word, for the engine to place at its occurrences when needed."""
 
-    keys: tuple[object, ...]  # the Keys found at the word's start (their space is the one before it)
+    plain: tuple[Key, ...]  # the Keys found at the word's start that stand for terms wherever they are
+    checked: tuple[Key, ...]  # those with patterns to check at each occurrence (a Key may be both)
     close: Close  # the one-word aliases the word is a variant of
     groups: tuple[SeedGroup, ...]  # the longer aliases whose windows around the word may be variants
-    phrases: tuple[tuple[str, object], ...]  # (key, Key) of the keys of several words that begin with this word
+    phrases: tuple[tuple[str, Key], ...]  # (key, Key) of the keys of several words that begin with this word
+    placed: bool  # whether each occurrence must be visited as soon as the field is scanned
+    group_terms: frozenset[str]  # the terms of the aliases of `groups`
 
 
 class Vocabulary:
@@ -101,6 +108,9 @@ class Vocabulary:
             phrases = self.phrases.get(word, ())
             close, groups = word_variants(word, seeds[index], self.denied) if seeds[index] else ((), ())
             if keys[index] or close or groups or phrases:
-                self.hits[word] = WordHits(tuple(keys[index]), close, groups, phrases)
+                plain = tuple(key for key in keys[index] if key.plain)
+                checked = tuple(key for key in keys[index] if key.checked)
+                terms = frozenset(alias.term for group in groups for found in group.by_length.values() for alias in found)
+                self.hits[word] = WordHits(plain, checked, close, groups, phrases, bool(checked or phrases or close), terms)
                 self.meaningful.add(word)
         self.known.update(words)
