@@ -229,7 +229,8 @@ def test_terms_are_looked_for_only_when_a_rule_asks():
     title, body = find_mentions(matcher, ""), find_mentions(matcher, text)
     by_term = ByTerm(matcher, title, body)
     assert judge(matcher.ruleset.rules[0], by_term) is None
-    assert set(by_term.present) == {"@steppe", "wheat"} and not by_term.found  # asked about; no evidence gathered
+    assert "wheat" in by_term.present and not {"harvest", "drought"} & set(by_term.present)  # looked up only as asked
+    assert not by_term.found  # and no evidence gathered
     match = judge(matcher.ruleset.rules[1], by_term)
     assert [(h.term, h.found) for h in match.hits] == [("@steppe", "Steppeland"), ("flood*", "floods"), ("drought", "drought"), ("flood*", "Floodwater")]
     assert [m.rule_id for m in scan(matcher, "", text)[0]] == ["b"]

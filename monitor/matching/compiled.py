@@ -70,7 +70,9 @@ class Matcher:
     backward: ahocorasick.Automaton  # reversed fuzzy pieces that end a word -> Seeds
     inner: ahocorasick.Automaton  # fuzzy pieces inside a long single word -> Seeds
     long_words: re.Pattern  # in " folded text ", the words long enough to hold an inner piece's variant
-    term_keys: dict[str, tuple[tuple[str, int, str], ...]]  # keyword -> (key, trail, word) of its keys left out of the automata; word: of a one-word key
+    term_keys: dict[str, tuple[tuple[str, int], ...]]  # keyword -> (key, trail) of its keys left out of the automata
+    term_words: dict[str, frozenset[str]]  # keyword -> the words its whole-word keys of one word stand for
+    term_texts: dict[str, tuple[str, ...]]  # keyword -> its other keys left out
     triggers: dict[str, tuple[int, ...]]  # term -> indexes of the rules it can make fire
     denied: dict[str, frozenset[str]]  # "@entity" -> folded look-alikes, for entities that have some
     vocabulary: Vocabulary  # what the automata find in each word (vocabulary.py), and the keys of several words
@@ -167,7 +169,9 @@ def compile_rules(ruleset: RuleSet) -> Matcher:
         backward=backward,
         inner=inner,
         long_words=long_words,
-        term_keys={term: tuple((key, trail, _one_word(key)) for key, trail in keys) for term, keys in term_keys.items()},
+        term_keys={term: tuple(keys) for term, keys in term_keys.items()},
+        term_words={term: words for term, keys in term_keys.items() if (words := frozenset(filter(None, (_one_word(key) for key, _ in keys))))},
+        term_texts={term: texts for term, keys in term_keys.items() if (texts := tuple(key for key, _ in keys if not _one_word(key)))},
         triggers={term: tuple(indexes) for term, indexes in triggers.items()},
         denied=denied,
         vocabulary=Vocabulary(automaton, backward, inner, long_words, {word: tuple(keys) for word, keys in phrases.items()}, denied),

@@ -44,20 +44,29 @@ _NOT_CAPITALS = bytes(code if chr(code).isupper() or chr(code).isdigit() else 32
 
 class Capitals:
     """Whether one field writes some letters anywhere as they are ("CSTO"): the first test of
-    an acronym's hits. A non-ASCII field says yes to all. In an ASCII field the runs of
-    capitals and digits are gathered once, so that each acronym asked about costs a search
-    in those few letters, not in the whole field (at 100,000 rules, 25 per article)."""
+    an acronym's hits. A non-ASCII field says yes to all. An ASCII field is searched for the
+    first few acronyms asked about; after that its runs of capitals and digits are gathered,
+    so that each further acronym costs a search in those few letters, not in the whole field
+    (at 100,000 rules, 25 per article). Both searches give the same answer: letters that are
+    all capitals or digits stand in the field only inside such a run."""
+
+    SEARCHES_BEFORE_RUNS = 3  # gathering the runs costs about as much as three searches of the field
 
     def __init__(self, source: str):
         self.source = source
-        self.runs: str | None = None  # the field's runs of capitals and digits, once asked
+        self.ascii = source.isascii()
+        self.runs: str | None = None  # the field's runs of capitals and digits, once worth it
+        self.searches = 0
 
     def writes(self, letters: str) -> bool:
-        if not self.source.isascii():
+        if not self.ascii:
             return True
         if not (letters.isascii() and letters.isalnum() and letters.upper() == letters):
             return letters in self.source  # not made of what `runs` keeps
         if self.runs is None:
+            if self.searches < self.SEARCHES_BEFORE_RUNS:
+                self.searches += 1
+                return letters in self.source
             self.runs = b" ".join(self.source.encode("ascii").translate(_NOT_CAPITALS).split()).decode("ascii")
         return letters in self.runs
 
@@ -112,10 +121,12 @@ class Scanned:
     named: set[str]  # the other terms mentioned: of the Keys, the checked patterns, the variants
     rules: set[int]  # the rules some term mentioned makes candidates
 
-    def mentions(self, term: str, keys: tuple[tuple[str, int, str], ...]) -> bool:
-        """Whether the field mentions `term`, whose keys left out of the automaton are `keys`
-        (a whole word is looked up among the field's words, anything else searched for)."""
-        return term in self.named or any(word in self.words if word else key in self.padded for key, _, word in keys)
+    def mentions(self, term: str, words: frozenset[str] | None, texts: tuple[str, ...] | None) -> bool:
+        """Whether the field mentions `term`, whose keys left out of the automaton are the
+        whole `words` (looked up among the field's words) and the `texts` (searched for)."""
+        if term in self.named or (words is not None and not words.isdisjoint(self.words)):
+            return True
+        return texts is not None and any(text in self.padded for text in texts)
 
     @property
     def entities(self) -> set[str]:
@@ -260,7 +271,7 @@ def _plain_mentions(matcher: Matcher, scanned: Scanned, needed: set[str]) -> lis
     text, padded, found = scanned.folded.text, scanned.padded, scanned.plain_found(needed)
     # A keyword's key left out of the automaton: find() finds it where the automaton would have.
     for term in needed:
-        for key, trail, _ in matcher.term_keys.get(term, ()):
+        for key, trail in matcher.term_keys.get(term, ()):
             start = padded.find(key)
             while start >= 0:
                 found.append(_mention(text, start, start + len(key) - 1, trail, term))
@@ -314,20 +325,32 @@ class ByTerm:
 
     def __contains__(self, term: str) -> bool:
         """Whether the article mentions `term` anywhere: no evidence is gathered for that."""
-        found = self.found.get(term)
-        if found is not None:
-            return bool(found)
+        if term in self.in_title.named or term in self.in_body.named:
+            return True
         present = self.present.get(term)
         if present is None:
-            keys = self.matcher.term_keys.get(term, ())
-            present = self.present[term] = (self.in_title.mentions(term, keys), self.in_body.mentions(term, keys))
+            present = self._presence(term)
         return present[0] or present[1]
+
+    def mentioned_in(self, term: str, field: str) -> bool:
+        """Whether `term` is mentioned in the title, the body or the lead: evidence is gathered
+        only for the lead (a place in the body)."""
+        present = self.present.get(term) or self._presence(term)
+        if field == "title":
+            return present[0]
+        if not present[1]:
+            return False
+        return field == "body" or any(m.in_lead for m in self.get(term, ()))
+
+    def _presence(self, term: str) -> tuple[bool, bool]:
+        words, texts = self.matcher.term_words.get(term), self.matcher.term_texts.get(term)
+        present = self.present[term] = (self.in_title.mentions(term, words, texts), self.in_body.mentions(term, words, texts))
+        return present
 
     def _look_for(self, term: str) -> list[Mention]:
         present = self.present.get(term)
         if present is None:
-            keys = self.matcher.term_keys.get(term, ())
-            present = (self.in_title.mentions(term, keys), self.in_body.mentions(term, keys))
+            present = self._presence(term)
         in_title, in_body = present
         if not (in_title or in_body):
             return []

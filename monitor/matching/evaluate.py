@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from monitor.matching.normalize import Folded
-from monitor.matching.query import All, Any, Near, Node, Not, Term, terms_of
+from monitor.matching.query import All, Any, Near, Node, Not, Term
 from monitor.types import Hit
 
 # A mention in the title says more about what an article is about than one in the body.
@@ -56,13 +56,15 @@ def _mentions(term: Term, by_term: dict[str, list[Mention]]) -> list[Mention]:
     return [m for m in by_term.get(term.key, ()) if in_field(m, term.field)]
 
 
-def evaluate(node: Node, by_term: dict[str, list[Mention]]) -> bool:
+def evaluate(node: Node, by_term) -> bool:
+    """Whether the query holds for an article's mentions. `by_term` (engine.ByTerm) answers
+    `key in by_term` and `by_term.mentioned_in(key, field)` without gathering evidence, and
+    `by_term.get(key)` with it: evidence is gathered only where positions decide (NEAR, lead)."""
     kind = node.__class__
     if kind is Term:
         if node.field is None:
             return node.key in by_term  # mentioned at all: no evidence needed yet
-        found = by_term.get(node.key)
-        return bool(found) and any(in_field(m, node.field) for m in found)
+        return by_term.mentioned_in(node.key, node.field)
     if kind is Not:
         return not evaluate(node.part, by_term)
     if kind is All:
@@ -71,15 +73,24 @@ def evaluate(node: Node, by_term: dict[str, list[Mention]]) -> bool:
                 return False
         return True
     if kind is Any:
-        for part in node.parts:
+        # NEAR needs the places of its terms: the other operands are tried first.
+        for part in sorted(node.parts, key=_is_near) if any(map(_is_near, node.parts)) else node.parts:
             if evaluate(part, by_term):
                 return True
         return False
     return _near(node, by_term)
 
 
-def _near(node: Near, by_term: dict[str, list[Mention]]) -> bool:
+def _is_near(node: Node) -> bool:
+    return node.__class__ is Near
+
+
+def _near(node: Near, by_term) -> bool:
     """Some mention of the first part has a mention of every other part within n words."""
+    for part in node.parts:  # every part mentioned at all, before any place is looked for
+        terms = part.parts if isinstance(part, Any) else (part,)
+        if not any(by_term.mentioned_in(t.key, t.field) if t.field else t.key in by_term for t in terms):
+            return False
     groups = []
     for part in node.parts:
         terms = part.parts if isinstance(part, Any) else (part,)
@@ -102,12 +113,8 @@ def score(rule, by_term: dict[str, list[Mention]]) -> tuple[float, tuple[Hit, ..
     A stretch of text counts once per rule: "Kazakhstan" found by both `@kazakhstan` and
     `Kazakh*`, or "sanctions" inside "secondary sanctions", scores the heavier of the two.
     """
-    if rule.terms or rule.query is None:  # a [terms] table alone decides the score
-        entries = [(term, None, weight) for term, weight in rule.terms]
-    else:  # else every positive term of the query scores its weight (^n, default 1)
-        entries = [(t.key, t.field, t.weight) for t in terms_of(rule.query)]
     weighed = []
-    for key, field, weight in entries:
+    for key, field, weight in rule.scored:
         for mention in by_term.get(key, ()):
             if in_field(mention, field):
                 weighed.append((weight * (TITLE_WEIGHT if mention.field == "title" else 1.0), mention))

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from monitor.errors import RuleFileError
@@ -64,6 +65,14 @@ class Rule:
     query: Node | None = None
     query_text: str = ""
     examples: tuple[Example, ...] = ()
+
+    @cached_property
+    def scored(self) -> tuple[tuple[str, str | None, float], ...]:
+        """(term, field, weight) of what scores: with a [terms] table the table alone, else
+        every positive term of the query (`term^2`; default weight 1). Worked out once."""
+        if self.terms or self.query is None:
+            return tuple((term, None, weight) for term, weight in self.terms)
+        return tuple((t.key, t.field, t.weight) for t in terms_of(self.query))
 
     @property
     def triggers(self) -> frozenset[str]:

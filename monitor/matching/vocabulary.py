@@ -82,7 +82,7 @@ class Vocabulary:
 
     def _learn(self, words: list[str]) -> None:
         padded = f" {' '.join(words)} "
-        spaces = list(accumulate((len(word) + 1 for word in words), initial=0))  # the space before each word, and the last
+        spaces = list(accumulate(map((1).__add__, map(len, words)), initial=0))  # the space before each word, and the last
         keys: list[list] = [[] for _ in words]
         seeds: list[list] = [[] for _ in words]
         if len(self.automaton):
