@@ -267,3 +267,20 @@ def test_capitals_say_what_a_search_of_the_field_says(source):
     capitals = Capitals(source)
     for letters in ("CSTO", "EU", "G7", "US", "BRAI", "RAIN", "ODKB", "ОДКБ", "Csto", "at"):
         assert capitals.writes(letters) == (letters in source or not source.isascii()), letters
+
+
+def test_two_word_variants_with_an_edit_in_each_word_are_found():
+    """A two-word alias of 16+ letters may take one edit in each word; the halves of its longer
+    word, looked for only in words within one edit of that word, still find them all."""
+    person = Entity("p", "Nursultan Abishevich", "person", ("Nursultan Abishevich", "Kairat Zhumabekovich"), fuzzy=True)
+    matcher = compile_rules(_ruleset({"r": "@p"}, {"p": person}))
+    rng = random.Random(22)
+    for _ in range(3000):
+        words = [list(word) for word in fold_term(rng.choice(person.aliases)).split(" ")]
+        for word in words:  # one edit in each word, now and then one more anywhere
+            for _ in range(1 + (rng.random() < 0.2)):
+                at = rng.randrange(len(word) + 1)
+                word[at:at + rng.choice((0, 1))] = rng.choice(("", rng.choice("aeikostz"))) or []
+        text = fold_term(f"on {' '.join(''.join(word) for word in words)} said")
+        found = {f[:3] for f in find_mentions(matcher, text).fuzzy}
+        assert found == _fuzzy_windows_by_brute_force(matcher, text), text

@@ -3,15 +3,17 @@
 `compile_rules(ruleset)` builds ONE Aho-Corasick automaton over the aliases, keywords and
 phrases of every rule, plus the pieces of long aliases that seed fuzzy matching (fuzzy.py),
 and the tables that turn what the automaton finds into candidate rules. Every key starts
-with a space (the text is searched as " text "), so the automaton sits at its root inside
-words and hits inside words never reach Python.
+with a space: it begins a word. So what the automata find in a text is what they find in
+each of its words, plus the keys of several words (phrases), which are kept apart by their
+first word: the engine runs the automata over each distinct word once (vocabulary.py), not
+over every article.
 
 A keyword that is no entity and makes no rule a candidate (most terms of a large rule set:
 the other operands of an AND) stays out of the automaton (`term_keys`): it matters only in
-an article where a rule using it is a candidate, and there `str.find` looks for it. In the
-automaton, such keys made most of the hits, a Python tuple each in every article. The
-automaton keeps the keys whose hits make rules candidates or need a closer look (engine.py
-reads their values):
+an article where a rule using it is a candidate, and there it is looked up among the
+field's words (`term_words`) or searched for (`term_texts`). In the automaton, such keys
+would make most words of an article mean something. The automaton keeps the keys whose
+hits make rules candidates or need a closer look (engine.py reads their values):
 
 - a Key: an entity, a trigger, or patterns to check at each hit (the case of an acronym,
   a Cyrillic ending), possibly with fuzzy pieces;

@@ -1,22 +1,24 @@
-"""The matching engine: pure functions, no I/O.
+"""The matching engine: pure functions, no I/O (but for the vocabulary's memo of words).
 
-`scan(matcher, title, text)` finds all mentions in one pass of the compiled automaton
-(compiled.py) over each field, then evaluates only the rules one of whose trigger terms
-was found (the percolator idea of Lucene Monitor): the cost per article follows what the
-article mentions, not how many rules exist.
+`scan(matcher, title, text)` folds each field, looks its distinct words up in the rule
+set's vocabulary (vocabulary.py: what the compiled automata find in each word, worked out
+once per word), and then evaluates only the rules one of whose trigger terms was found (the
+percolator idea of Lucene Monitor): the cost per article follows what the article mentions,
+not how many rules exist.
 
-Per article, Python work is spent only on what needs it: the hits of keys that must be
-looked at one by one (an entity, a trigger, an acronym's case, a Cyrillic ending, a fuzzy
-piece), the candidate rules, and the evidence of the terms those rules ask for while they
-are evaluated (`ByTerm`). The keywords left out of the automaton (compiled.py) are looked
-for with `str.find`, and only when a candidate rule asks for them.
+Per article, Python work is spent only on what needs it: the words whose occurrences must
+be looked at one by one (an acronym's case, a Cyrillic ending, a phrase, a fuzzy variant),
+the candidate rules, and, for the rules whose query holds, the evidence of their terms
+(`ByTerm`): a query asks only whether a term is mentioned, and where, only for NEAR and the
+lead. The keywords left out of the automata (compiled.py) are looked up among the field's
+words, or searched for with `str.find`, only when a candidate rule asks for them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import chain, compress, repeat
-from operator import attrgetter, itemgetter
+from itertools import chain, repeat
+from operator import attrgetter
 
 from monitor.articles.clean import lead_of
 from monitor.matching.compiled import Key, Matcher, Pattern, compile_rules
@@ -33,7 +35,6 @@ __all__ = ["ByTerm", "Matcher", "compile_rules", "scan", "find_mentions", "evide
 # up to this many more Cyrillic letters at its end.
 CYRILLIC_ENDING_MAX = 3
 
-_VALUE = itemgetter(1)
 _PLAIN = attrgetter("plain")
 _RULES = attrgetter("rules")
 Found = tuple[int, int, str, str]  # (start, end, term, how) in the folded field

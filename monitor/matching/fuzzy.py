@@ -26,7 +26,12 @@ edit). When a space moved, both edits went to spaces (one removed, one added), a
 first or the last word, which hold no alias space, is intact. So a piece that matters only
 in the aligned case can also ask its word for a length: a middle word holds no edit (its
 length exactly), a half's word holds one (its length give or take one). Most of their hits
-are turned down by that one comparison.
+are turned down by that one comparison. A half's word must moreover be within one edit of
+the alias word it is half of (`SeedGroup.within`), a test made once per word.
+
+All of it depends on the word alone but for the windows of several words: `word_variants`
+gives a word's verdicts once (the vocabulary keeps them), and only the windows around a word
+are compared per article (`Variants`).
 
 Acronyms and short aliases are never matched fuzzily; a word of one or two letters in an
 alias ("of", the "s" of "Kazakhstan's") must stand as written; each entity's deny list names

@@ -39,6 +39,7 @@ _ACCENTED = re.compile("[\u00c0-\u024fәғқңөұүһіё]")
 # ASCII text (most English news) takes a faster path: punctuation becomes spaces by one
 # translate, and split() squeezes the runs; the regular expression costs four times as much.
 _ASCII_SEPARATORS = str.maketrans({chr(code): " " for code in range(128) if not chr(code).isalnum()})
+_SPAN = re.Match.span
 _SPACE_RUNS = re.compile("  +")  # as " {2,}", but a literal first lets re skip ahead (3x faster)
 
 
@@ -73,7 +74,7 @@ class Folded:
         there on), sorted. A one-character separator became one space and shifts nothing;
         longer runs (", ", ". ") and a leading run do. Computed only when a hit needs it."""
         lowered = self.lowered
-        runs = [run.span() for run in self.long_separators.finditer(lowered)]  # of two or more
+        runs = list(map(_SPAN, self.long_separators.finditer(lowered)))  # of two or more
         starts, ends = (list(column) for column in zip(*runs)) if runs else ([], [])
         grown = list(map(sub, map(sub, ends, starts), repeat(1)))  # each run but a leading one keeps one space
         if runs and starts[0] == 0:
