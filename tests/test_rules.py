@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import random
 import shutil
 
@@ -9,6 +10,7 @@ from rapidfuzz.distance import Levenshtein
 from monitor.articles.clean import clean
 from monitor.config import load_settings
 from monitor.errors import RuleFileError
+from monitor.matching import vocabulary
 from monitor.matching.engine import ByTerm, Capitals, compile_rules, find_mentions, judge, scan
 from monitor.matching.entities import Entity, is_acronym
 from monitor.matching.fuzzy import FIXED_WORD_MAX, allowed_edits
@@ -284,3 +286,17 @@ def test_two_word_variants_with_an_edit_in_each_word_are_found():
         text = fold_term(f"on {' '.join(''.join(word) for word in words)} said")
         found = {f[:3] for f in find_mentions(matcher, text).fuzzy}
         assert found == _fuzzy_windows_by_brute_force(matcher, text), text
+
+
+def test_vocabulary_that_forgets_matches_the_same(monkeypatch):
+    """The vocabulary's memo of words starts afresh when full; what matches does not change,
+    and a word is only ever looked up in a memo that agrees with itself."""
+    articles = [json.loads(line) for line in (ROOT / "tests" / "data" / "rules" / "heldout.jsonl").read_text().splitlines()]
+    remembering = compile_rules(load_rules(ROOT / "rules"))
+    expected = [scan(remembering, a["title"], a["text"]) for a in articles]
+    monkeypatch.setattr(vocabulary, "MAX_WORDS", 50)  # far fewer than one article's words
+    forgetting = compile_rules(load_rules(ROOT / "rules"))
+    assert [scan(forgetting, a["title"], a["text"]) for a in articles] == expected
+    known, meaningful, hits = forgetting.vocabulary.memo
+    assert meaningful <= known and set(hits) == meaningful and len(known) < 2_000
+    assert any(matches for matches, _ in expected)

@@ -185,12 +185,10 @@ def find_mentions(matcher: Matcher, source: str) -> Scanned:
     folded = fold(source)
     text = folded.text
     distinct = set(folded.words if folded.words is not None else text.split(" ")) if text else set()
-    present = matcher.vocabulary.present(distinct) if distinct else distinct
-    hits = matcher.vocabulary.hits
+    present = matcher.vocabulary.present(distinct) if distinct else {}
     scanned = Scanned(source, folded, f" {text} ", distinct, set(), [], [], [], Variants(text, matcher.denied), [], set(), set())
     placed, windowed = [], []
-    for word in present:
-        found = hits[word]
+    for word, found in present.items():
         if found.plain:
             scanned.keys.update(found.plain)
             scanned.plain_words.append((word, found.plain))
@@ -199,12 +197,12 @@ def find_mentions(matcher: Matcher, source: str) -> Scanned:
         if found.groups:
             windowed.append(word)
     if placed:
-        _place(scanned, placed, hits)
+        _place(scanned, placed, present)
     named = scanned.named
     named.update(*map(_PLAIN, scanned.keys))
     named.update(found[2] for found in chain(scanned.checked, scanned.variants.mentions()))
     for word in windowed:
-        found = hits[word]
+        found = present[word]
         if found.group_terms <= named:
             scanned.deferred.append((word, found))
         else:

@@ -67,20 +67,23 @@ class Vocabulary:
     ):
         self.automaton, self.backward, self.inner, self.long_words = automaton, backward, inner, long_words
         self.phrases, self.denied = phrases, denied
-        self.known: set[str] = set()  # every word looked at
-        self.meaningful: set[str] = set()  # those with hits
-        self.hits: dict[str, WordHits] = {}
+        # (every word looked at, those with hits, their hits): replaced as a whole when full,
+        # so that a reader always holds three that agree.
+        self.memo: tuple[set[str], set[str], dict[str, WordHits]] = (set(), set(), {})
 
-    def present(self, words: set[str]) -> set[str]:
-        """The words of `words` that hold a hit or begin a phrase."""
-        novel = words - self.known
+    def present(self, words: set[str]) -> dict[str, WordHits]:
+        """The words of `words` that hold a hit or begin a phrase, with their hits."""
+        known, meaningful, hits = self.memo
+        novel = words - known
         if novel:
-            if len(self.known) + len(novel) > MAX_WORDS:
-                self.known, self.meaningful, self.hits = set(), set(), {}
-            self._learn(sorted(novel))
-        return words & self.meaningful
+            if len(known) + len(novel) > MAX_WORDS:
+                self.memo = known, meaningful, hits = set(), set(), {}
+                novel = words  # the words known before are forgotten too
+            self._learn(list(novel), meaningful, hits)
+            known.update(novel)  # last: a word is known once its hits are in place
+        return {word: hits[word] for word in words & meaningful}
 
-    def _learn(self, words: list[str]) -> None:
+    def _learn(self, words: list[str], meaningful: set[str], hits: dict[str, WordHits]) -> None:
         padded = f" {' '.join(words)} "
         spaces = list(accumulate(map((1).__add__, map(len, words)), initial=0))  # the space before each word, and the last
         keys: list[list] = [[] for _ in words]
@@ -111,6 +114,5 @@ class Vocabulary:
                 plain = tuple(key for key in keys[index] if key.plain)
                 checked = tuple(key for key in keys[index] if key.checked)
                 terms = frozenset(alias.term for group in groups for found in group.by_length.values() for alias in found)
-                self.hits[word] = WordHits(plain, checked, close, groups, phrases, bool(checked or phrases or close), terms)
-                self.meaningful.add(word)
-        self.known.update(words)
+                hits[word] = WordHits(plain, checked, close, groups, phrases, bool(checked or phrases or close), terms)
+                meaningful.add(word)
