@@ -363,7 +363,8 @@ class ByTerm:
 
 def scan(matcher: Matcher, title: str, text: str) -> tuple[list[Match], set[str]]:
     """(matches of every rule that fired, ids of every entity mentioned)."""
-    in_title, in_body = find_mentions(matcher, title), find_mentions(matcher, text)
+    in_body = find_mentions(matcher, text)
+    in_title = find_mentions(matcher, title)  # second: its words are mostly the body's, known by now
     candidates = sorted(in_title.rules | in_body.rules)
     rules, by_term = matcher.ruleset.rules, ByTerm(matcher, in_title, in_body)
     matches = [m for m in (judge(rules[index], by_term) for index in candidates) if m is not None]
