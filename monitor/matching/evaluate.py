@@ -73,16 +73,14 @@ def evaluate(node: Node, by_term) -> bool:
                 return False
         return True
     if kind is Any:
-        # NEAR needs the places of its terms: the other operands are tried first.
-        for part in sorted(node.parts, key=_is_near) if any(map(_is_near, node.parts)) else node.parts:
-            if evaluate(part, by_term):
+        nears = []  # NEAR needs the places of its terms: the other operands are tried first
+        for part in node.parts:
+            if part.__class__ is Near:
+                nears.append(part)
+            elif evaluate(part, by_term):
                 return True
-        return False
+        return any(_near(part, by_term) for part in nears)
     return _near(node, by_term)
-
-
-def _is_near(node: Node) -> bool:
-    return node.__class__ is Near
 
 
 def _near(node: Near, by_term) -> bool:

@@ -67,23 +67,35 @@ class Vocabulary:
     ):
         self.automaton, self.backward, self.inner, self.long_words = automaton, backward, inner, long_words
         self.phrases, self.denied = phrases, denied
-        # (every word looked at, those with hits, their hits): replaced as a whole when full,
-        # so that a reader always holds three that agree.
-        self.memo: tuple[set[str], set[str], dict[str, WordHits]] = (set(), set(), {})
+        # (the words looked at that mean nothing, the others with their hits): replaced as a
+        # whole when full, so that a reader always holds two that agree.
+        self.memo: tuple[set[str], dict[str, WordHits]] = (set(), {})
 
     def present(self, words: set[str]) -> dict[str, WordHits]:
-        """The words of `words` that hold a hit or begin a phrase, with their hits."""
-        known, meaningful, hits = self.memo
-        novel = words - known
-        if novel:
-            if len(known) + len(novel) > MAX_WORDS:
-                self.memo = known, meaningful, hits = set(), set(), {}
-                novel = words  # the words known before are forgotten too
-            self._learn(list(novel), meaningful, hits)
-            known.update(novel)  # last: a word is known once its hits are in place
-        return {word: hits[word] for word in words & meaningful}
+        """The words of `words` that hold a hit or begin a phrase, with their hits.
 
-    def _learn(self, words: list[str], meaningful: set[str], hits: dict[str, WordHits]) -> None:
+        One pass over the words: those that are not known to mean nothing are the few that
+        mean something, or are new."""
+        boring, hits = self.memo
+        found, novel = {}, []
+        for word in words - boring:
+            meaning = hits.get(word)
+            if meaning is None:
+                novel.append(word)
+            else:
+                found[word] = meaning
+        if novel:
+            if len(boring) + len(hits) + len(novel) > MAX_WORDS:
+                self.memo = boring, hits = set(), {}
+                found, novel = {}, list(words)  # the words known before are forgotten too
+            learned = self._learn(novel)
+            hits.update(learned)
+            boring.update(word for word in novel if word not in learned)  # last: once its hits are in place
+            found.update(learned)
+        return found
+
+    def _learn(self, words: list[str]) -> dict[str, WordHits]:
+        """The hits of those of the words that have some."""
         padded = f" {' '.join(words)} "
         spaces = list(accumulate(map((1).__add__, map(len, words)), initial=0))  # the space before each word, and the last
         keys: list[list] = [[] for _ in words]
@@ -107,6 +119,7 @@ class Vocabulary:
                 for last, value in self.inner.iter(word.group(1)):
                     if 2 * value.size - 2 <= last <= 2 * value.size:  # a third into the word, give or take one (fuzzy.py)
                         seeds[index].append(value)
+        learned = {}
         for index, word in enumerate(words):
             phrases = self.phrases.get(word, ())
             close, groups = word_variants(word, seeds[index], self.denied) if seeds[index] else ((), ())
@@ -114,5 +127,5 @@ class Vocabulary:
                 plain = tuple(key for key in keys[index] if key.plain)
                 checked = tuple(key for key in keys[index] if key.checked)
                 terms = frozenset(alias.term for group in groups for found in group.by_length.values() for alias in found)
-                hits[word] = WordHits(plain, checked, close, groups, phrases, bool(checked or phrases or close), terms)
-                meaningful.add(word)
+                learned[word] = WordHits(plain, checked, close, groups, phrases, bool(checked or phrases or close), terms)
+        return learned
