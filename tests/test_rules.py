@@ -11,7 +11,8 @@ from monitor.articles.clean import clean
 from monitor.config import load_settings
 from monitor.errors import RuleFileError
 from monitor.matching import vocabulary
-from monitor.matching.engine import ByTerm, Capitals, compile_rules, find_mentions, judge, scan
+from monitor.matching.engine import ByTerm, compile_rules, judge, scan
+from monitor.matching.mentions import Capitals, find_mentions
 from monitor.matching.entities import Entity, is_acronym
 from monitor.matching.fuzzy import FIXED_WORD_MAX, allowed_edits
 from monitor.matching.normalize import fold_term
