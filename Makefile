@@ -37,6 +37,7 @@ quality: $(STAMP)      ## story grouping and rule firing on the labeled corpora 
 	$(BIN)/python benchmarks/rule_quality.py --corpus tests/data/rules/heldout5.jsonl
 	$(BIN)/python benchmarks/rule_quality.py --corpus tests/data/rules/heldout6.jsonl
 	$(BIN)/python benchmarks/rule_quality.py --corpus tests/data/rules/heldout7.jsonl
+	$(BIN)/python benchmarks/rule_quality.py --corpus tests/data/rules/heldout8.jsonl
 
 bench-stories: $(STAMP)   ## story clustering speed at 10,000 and 100,000 articles against brute force (several minutes)
 	$(BIN)/python benchmarks/stories.py
