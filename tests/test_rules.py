@@ -301,3 +301,14 @@ def test_vocabulary_that_forgets_matches_the_same(monkeypatch):
     boring, hits = forgetting.vocabulary.memo
     assert boring.isdisjoint(hits) and len(boring) + len(hits) < 2_000
     assert any(matches for matches, _ in expected)
+
+
+def test_a_negative_term_is_not_outweighed_by_a_positive_one_inside_it():
+    """A stretch that a negative term names counts as that term: "sanctioning body" = -2 is not
+    scored +0.75 for the "sanctioning" inside it; elsewhere the heavier of two overlaps counts."""
+    terms = (("sanctions", 1.0), ("sanctioning", 0.75), ("sanctioning body", -2.0), ("new sanctions", 1.5))
+    rule = Rule("r", "r", "", "digest", -10.0, terms, (), "test", parse_query("sanction*"), "sanction*")
+    matcher = compile_rules(RuleSet((rule,), {}, "test"))
+    (match,) = scan(matcher, "", "The sanctioning body met. New sanctions followed; sanctioning them was easy.")[0]
+    assert [(h.found, h.weight) for h in match.hits] == [("sanctioning body", -2.0), ("New sanctions", 1.5), ("sanctioning", 0.75)]
+    assert match.score == 0.25

@@ -109,14 +109,16 @@ def score(rule, by_term: dict[str, list[Mention]]) -> tuple[float, tuple[Hit, ..
     With a [terms] table the table alone gives the weights (the query only decides), else
     every positive term of the query scores its weight (`term^2`, default 1).
     A stretch of text counts once per rule: "Kazakhstan" found by both `@kazakhstan` and
-    `Kazakh*`, or "sanctions" inside "secondary sanctions", scores the heavier of the two.
+    `Kazakh*`, or "sanctions" inside "secondary sanctions", scores the heavier of the two;
+    but a stretch a negative term names counts as that term ("sanctioning body" = -2 is not
+    outweighed by the "sanctioning" inside it).
     """
     weighed = []
     for key, field, weight in rule.scored:
         for mention in by_term.get(key, ()):
             if in_field(mention, field):
                 weighed.append((weight * (TITLE_WEIGHT if mention.field == "title" else 1.0), mention))
-    weighed.sort(key=lambda w: (-w[0], w[1].start - w[1].end))
+    weighed.sort(key=lambda w: (w[0] >= 0, -abs(w[0]), w[1].start - w[1].end))  # negatives first
     taken: list[tuple[float, Mention]] = []
     for value, m in weighed:
         if not any(t.field == m.field and t.start < m.end and m.start < t.end for _, t in taken):
