@@ -141,6 +141,12 @@ def _fuzzy_windows_by_brute_force(matcher, text: str) -> set[tuple[int, int, str
     return found
 
 
+def _assert_found_as_by_brute_force(matcher, variant: str) -> None:
+    text = fold_term(f"on {variant} said")
+    found = {f[:3] for f in find_mentions(matcher, text).fuzzy}
+    assert found == _fuzzy_windows_by_brute_force(matcher, text), text
+
+
 def test_fuzzy_matching_misses_no_variant(matcher):
     """The pieces the automaton looks for find every variant trying every window would."""
     rng = random.Random(9)
@@ -150,9 +156,7 @@ def test_fuzzy_matching_misses_no_variant(matcher):
         for _ in range(rng.choice((1, 1, 2, 2, 3))):  # deletions, insertions, substitutions, spaces too
             at = rng.randrange(len(variant) + 1)
             variant[at:at + rng.choice((0, 1))] = rng.choice(("", rng.choice("aeikostz "))) or []
-        text = fold_term(f"on {''.join(variant)} said")
-        found = {f[:3] for f in find_mentions(matcher, text).fuzzy}
-        assert found == _fuzzy_windows_by_brute_force(matcher, text), text
+        _assert_found_as_by_brute_force(matcher, ''.join(variant))
 
 
 def _copy_rules(tmp_path):
@@ -260,9 +264,7 @@ def test_long_single_word_variants_with_both_ends_edited_are_found():
         for side in (0, 1):  # one edit in each outer third, now and then one more anywhere
             for at in [rng.randrange(6) if side == 0 else len(variant) - rng.randrange(1, 7)] + [rng.randrange(len(variant))] * (rng.random() < 0.2):
                 variant[at:at + rng.choice((0, 1))] = rng.choice(("", rng.choice("aeikostz"))) or []
-        text = fold_term(f"on {''.join(variant)} said")
-        found = {f[:3] for f in find_mentions(matcher, text).fuzzy}
-        assert found == _fuzzy_windows_by_brute_force(matcher, text), text
+        _assert_found_as_by_brute_force(matcher, ''.join(variant))
 
 
 @pytest.mark.parametrize("source", ["The CSTO and the EU met; G7 (U.S.) too. BRAIN", "Москва: CSTO", "no capitals at all", ""])
@@ -284,9 +286,7 @@ def test_two_word_variants_with_an_edit_in_each_word_are_found():
             for _ in range(1 + (rng.random() < 0.2)):
                 at = rng.randrange(len(word) + 1)
                 word[at:at + rng.choice((0, 1))] = rng.choice(("", rng.choice("aeikostz"))) or []
-        text = fold_term(f"on {' '.join(''.join(word) for word in words)} said")
-        found = {f[:3] for f in find_mentions(matcher, text).fuzzy}
-        assert found == _fuzzy_windows_by_brute_force(matcher, text), text
+        _assert_found_as_by_brute_force(matcher, ' '.join(''.join(word) for word in words))
 
 
 def test_vocabulary_that_forgets_matches_the_same(monkeypatch):
