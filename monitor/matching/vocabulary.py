@@ -6,7 +6,7 @@ whole-word key), or runs over several words of which the first is whole (a phras
 automata find in a text is therefore what they find in each of its words, plus the phrases
 that begin with one of its words.
 
-The engine splits a field into words and asks `Vocabulary.present()` which of its distinct
+mentions.py splits a field into words and asks `Vocabulary.present()` which of its distinct
 words mean something. A word this rule set has not met is looked at once: the words new to
 an article are joined into one short string and run through the automata together. A word
 met before costs a hash lookup. News repeats its words (Zipf's law: after a few thousand
