@@ -86,15 +86,13 @@ class ByTerm:
         """Whether the article mentions `term` anywhere: no evidence is gathered for that."""
         if term in self.in_title.named or term in self.in_body.named:
             return True
-        present = self.present.get(term)
-        if present is None:
-            present = self._presence(term)
+        present = self._presence(term)
         return present[0] or present[1]
 
     def mentioned_in(self, term: str, field: str) -> bool:
         """Whether `term` is mentioned in the title, the body or the lead: evidence is gathered
         only for the lead (a place in the body)."""
-        present = self.present.get(term) or self._presence(term)
+        present = self._presence(term)
         if field == "title":
             return present[0]
         if not present[1]:
@@ -102,15 +100,15 @@ class ByTerm:
         return field == "body" or any(m.in_lead for m in self.get(term, ()))
 
     def _presence(self, term: str) -> tuple[bool, bool]:
-        words, texts = self.matcher.term_words.get(term), self.matcher.term_texts.get(term)
-        present = self.present[term] = (self.in_title.mentions(term, words, texts), self.in_body.mentions(term, words, texts))
+        """(whether the title mentions `term`, whether the body does), worked out once."""
+        present = self.present.get(term)
+        if present is None:
+            words, texts = self.matcher.term_words.get(term), self.matcher.term_texts.get(term)
+            present = self.present[term] = (self.in_title.mentions(term, words, texts), self.in_body.mentions(term, words, texts))
         return present
 
     def _look_for(self, term: str) -> list[Mention]:
-        present = self.present.get(term)
-        if present is None:
-            present = self._presence(term)
-        in_title, in_body = present
+        in_title, in_body = self._presence(term)
         if not (in_title or in_body):
             return []
         found = evidence(self.matcher, self.in_title, {term}, "title") if in_title else []
@@ -131,7 +129,7 @@ def scan(matcher: Matcher, title: str, text: str) -> tuple[list[Match], set[str]
     return matches, in_title.entities | in_body.entities
 
 
-def judge(rule: Rule, by_term: ByTerm | dict[str, list[Mention]]) -> Match | None:
+def judge(rule: Rule, by_term: ByTerm) -> Match | None:
     """The rule's match on an article with these mentions, or None when it does not fire."""
     if any(term in by_term for term in rule.exclude):
         return None

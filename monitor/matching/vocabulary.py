@@ -62,7 +62,7 @@ class Vocabulary:
         backward: ahocorasick.Automaton,
         inner: ahocorasick.Automaton,
         long_words: re.Pattern,
-        phrases: dict[str, tuple[tuple[str, object], ...]],
+        phrases: dict[str, tuple[tuple[str, Key], ...]],
         denied: dict[str, frozenset[str]],
     ):
         self.automaton, self.backward, self.inner, self.long_words = automaton, backward, inner, long_words
